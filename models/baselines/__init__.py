@@ -1,0 +1,2 @@
+"""Classical, weight-free fusion baselines (registered on import)."""
+from . import simple  # noqa: F401  (registers "mean" and "max")
