@@ -107,6 +107,9 @@ class Fuser(abc.ABC):
     init_kwargs: dict[str, Any] = {}
     #: path of the weights file the fuser loaded, if any (hashed into the result cache key)
     checkpoint_path: Path | None = None
+    #: where the weights come from, shown per leaderboard row: "weight-free", "official checkpoint",
+    #: "project-trained", "random init (no checkpoint)", ...
+    weights_provenance: str = "weight-free"
 
     # ---------------------------------------------------------------- to implement
     @abc.abstractmethod
@@ -140,6 +143,7 @@ class Fuser(abc.ABC):
             "kwargs": _jsonable(self.init_kwargs),
             "contract": asdict(self.contract),
             "output_policy": self.output_policy,
+            "weights_provenance": self.weights_provenance,
             "checkpoint_sha256": self.checkpoint_hash(),
         }
 
