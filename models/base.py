@@ -67,7 +67,7 @@ def reflect_pad(x: np.ndarray, multiple: int) -> np.ndarray:
     return np.pad(x, widths, mode="reflect")
 
 
-def _sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""):
@@ -156,7 +156,7 @@ class Fuser(abc.ABC):
             return None
         cached = getattr(self, "_ckpt_sha", None)
         if cached is None:
-            cached = _sha256_file(Path(self.checkpoint_path))
+            cached = sha256_file(Path(self.checkpoint_path))
             self._ckpt_sha = cached
         return cached
 

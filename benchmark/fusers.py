@@ -1,0 +1,253 @@
+"""Turning ``--fusers`` tokens into fusers: registry names, result folders and plug-ins.
+
+Token forms:
+
+* ``gff`` — a registered fuser (``python -m benchmark ls --fusers``);
+* ``folder:NAME=PATH`` — a directory of already-fused images (a method's published results),
+  evaluated as the method ``NAME``;
+* ``package.module:ClassName`` — a user's :class:`models.Fuser` subclass, built with the
+  ``--fuser-arg key=value`` keyword arguments;
+* fusers registered by installed packages through the ``benchmark.fusers`` entry-point group
+  (loaded by :func:`load_entry_point_fusers`) are used by their registry name.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import models
+from models.base import Fuser
+
+from .io import IMAGE_EXTENSIONS, read_image, sha256_file
+
+ENTRY_POINT_GROUP = "benchmark.fusers"
+_loaded_entry_points = False
+
+
+def load_entry_point_fusers() -> list[str]:
+    """Import every ``benchmark.fusers`` entry point of the installed packages (once).
+
+    An entry point may name a module (importing it registers its fusers with
+    :func:`models.register_fuser`) or a :class:`models.Fuser` subclass, which is registered under the
+    entry point's name. Returns the names of the entry points loaded.
+    """
+    global _loaded_entry_points
+    from importlib.metadata import entry_points
+
+    loaded = []
+    if _loaded_entry_points:
+        return loaded
+    _loaded_entry_points = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plug-in must not hide the others, but is reported
+            raise PluginError(f"entry point {ep.name!r} ({ep.value}) of group {ENTRY_POINT_GROUP!r} failed "
+                              f"to import: {type(exc).__name__}: {exc}") from exc
+        if inspect.isclass(obj) and issubclass(obj, Fuser) and ep.name not in models.FUSERS:
+            models.register_fuser(ep.name, description=(obj.__doc__ or "").strip().split("\n")[0],
+                                  reference=getattr(obj, "reference", ""),
+                                  framework=getattr(obj, "framework", "plug-in"), tags=("plugin",))(obj)
+        loaded.append(ep.name)
+    return loaded
+
+
+class PluginError(ValueError):
+    """A plug-in fuser could not be imported or built; the message says which and why."""
+
+
+class FuserTokenError(ValueError):
+    """A ``--fusers`` token that is neither a registered name, a folder spec nor a plug-in path."""
+
+
+@dataclass
+class FuserEntry:
+    """A fuser as the runner sees it."""
+
+    name: str                        # leaderboard row name
+    token: str                       # what the user typed
+    fuser: Fuser | None = None       # None for folder entries
+    folder: "ResultFolder | None" = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_folder(self) -> bool:
+        return self.folder is not None
+
+    def config(self) -> dict[str, Any]:
+        if self.folder is not None:
+            return self.folder.config()
+        return self.fuser.config()
+
+    def config_hash(self) -> str:
+        if self.folder is not None:
+            return self.folder.config_hash()
+        return self.fuser.config_hash()
+
+
+_FOLDER_RE = re.compile(r"^folder:(?P<name>[^=]+)=(?P<path>.+)$")
+_PLUGIN_RE = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<cls>[A-Za-z_]\w*)$")
+
+
+def is_known_token(token: str) -> bool:
+    return token in models.FUSERS or bool(_FOLDER_RE.match(token)) or bool(_PLUGIN_RE.match(token))
+
+
+def check_token(token: str) -> None:
+    """Raise :class:`models.UnknownNameError` (with a suggestion) for an unknown plain name."""
+    if _FOLDER_RE.match(token) or _PLUGIN_RE.match(token):
+        return
+    models.fuser_spec(token)  # raises UnknownNameError with did-you-mean
+
+
+def build_fuser_entry(token: str, *, kwargs: dict[str, Any] | None = None, device: str = "cpu") -> FuserEntry:
+    kwargs = dict(kwargs or {})
+    m = _FOLDER_RE.match(token)
+    if m:
+        if kwargs:
+            raise FuserTokenError(f"{token}: --fuser-arg does not apply to result folders (got {sorted(kwargs)})")
+        return FuserEntry(name=m["name"], token=token, folder=ResultFolder(m["name"], Path(m["path"])))
+    m = _PLUGIN_RE.match(token)
+    if m and token not in models.FUSERS:
+        try:
+            module = importlib.import_module(m["module"])
+        except ImportError as exc:
+            raise PluginError(f"--fusers {token}: cannot import module {m['module']!r} ({exc}); is it installed "
+                              f"or on PYTHONPATH?") from None
+        cls = getattr(module, m["cls"], None)
+        if cls is None:
+            raise PluginError(f"--fusers {token}: module {m['module']!r} has no attribute {m['cls']!r}")
+        if not (inspect.isclass(cls) and issubclass(cls, Fuser)):
+            raise PluginError(f"--fusers {token}: expected a subclass of models.Fuser, got {cls!r}")
+        try:
+            fuser = cls(**kwargs)
+        except TypeError as exc:
+            raise PluginError(f"--fusers {token}: cannot build {cls.__name__} with {kwargs}: {exc}") from None
+        fuser.name = getattr(cls, "name", None) if getattr(cls, "name", "fuser") != "fuser" else cls.__name__
+        fuser.init_kwargs = kwargs
+        _move(fuser, device)
+        return FuserEntry(name=fuser.name, token=token, fuser=fuser, kwargs=kwargs)
+    spec = models.fuser_spec(token)
+    accepted = _accepted_kwargs(spec.factory)
+    if "device" in accepted and "device" not in kwargs:
+        kwargs["device"] = device
+    unknown = [k for k in kwargs if accepted is not None and k not in accepted]
+    if unknown:
+        raise FuserTokenError(f"fuser {token!r} does not take {unknown}; it accepts {sorted(accepted)}")
+    fuser = models.create_fuser(token, **kwargs)
+    if "device" not in accepted:
+        _move(fuser, device)
+    return FuserEntry(name=spec.name, token=token, fuser=fuser, kwargs=kwargs)
+
+
+def _move(fuser: Fuser, device: str) -> None:
+    if device != "cpu" or fuser.device != "cpu":
+        fuser.to(device)
+
+
+def _accepted_kwargs(factory) -> set[str] | None:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def parse_fuser_args(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--fuser-arg key=value`` (all fusers) or ``--fuser-arg fuser.key=value`` (one fuser).
+
+    Values are parsed as YAML scalars (``3``, ``0.5``, ``true``, ``[1, 2]``), else kept as strings.
+    Returns {fuser name or "*": {key: value}}.
+    """
+    import yaml
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--fuser-arg {item!r}: expected key=value or fuser.key=value")
+        key, raw = item.split("=", 1)
+        target = "*"
+        if "." in key:
+            target, key = key.rsplit(".", 1)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        out.setdefault(target, {})[key] = value
+    return out
+
+
+# ------------------------------------------------------------------------- result folders
+_SUFFIXES = ("_fused", "-fused", "_fusion", "-fusion", "_result", "_out")
+
+
+class ResultFolder:
+    """Already-fused images of one method, matched to dataset pairs by file name.
+
+    Matching is tolerant: extension and case are ignored; besides ``<pair>.<ext>`` it accepts
+    ``<pair>_fused``, ``fused_<pair>``, ``<pair>_<METHOD>`` (METHOD = the entry's NAME) and the other
+    suffixes in ``_SUFFIXES``. Images may sit directly in the folder or in a sub-folder named after the
+    dataset (``PATH/<dataset>/`` or its title, e.g. ``PATH/MSRS/``).
+    """
+
+    def __init__(self, name: str, path: Path):
+        if not path.is_dir():
+            raise FuserTokenError(f"folder:{name}={path}: no such directory")
+        self.name = name
+        self.path = path
+        self._index: dict[Path, dict[str, Path]] = {}
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "class": "folder", "path": str(self.path.resolve())}
+
+    def config_hash(self) -> str:
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(self.config(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def _folder_for(self, dataset: str, title: str) -> Path:
+        for sub in (dataset, title, title.lower(), dataset.upper()):
+            if (self.path / sub).is_dir():
+                return self.path / sub
+        return self.path
+
+    def _files(self, folder: Path) -> dict[str, Path]:
+        if folder not in self._index:
+            self._index[folder] = {p.stem.lower(): p for p in sorted(folder.iterdir())
+                                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS}
+        return self._index[folder]
+
+    def match(self, dataset: str, title: str, pair_names: list[str]) -> tuple[dict[str, Path], list[Path]]:
+        """Map pair name -> file; also return the files that matched no pair (reported, not used)."""
+        files = self._files(self._folder_for(dataset, title))
+        method = self.name.lower()
+        found: dict[str, Path] = {}
+        for name in pair_names:
+            n = name.lower()
+            for cand in (n, *(n + s for s in _SUFFIXES), f"fused_{n}", f"{n}_{method}", f"{method}_{n}"):
+                if cand in files:
+                    found[name] = files[cand]
+                    break
+        used = set(found.values())
+        return found, sorted(p for p in files.values() if p not in used)
+
+    @staticmethod
+    def load(path: Path, shape: tuple[int, int]) -> np.ndarray:
+        img = read_image(path)
+        if img.shape[:2] != tuple(shape):
+            raise ValueError(f"{path}: fused image is {img.shape[1]}×{img.shape[0]} but the source pair is "
+                             f"{shape[1]}×{shape[0]} (W×H)")
+        return img
+
+    @staticmethod
+    def file_hash(path: Path) -> str:
+        return sha256_file(path)

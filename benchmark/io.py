@@ -1,0 +1,99 @@
+"""File I/O with clear errors and atomic writes (temporary file + rename)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.base import sha256_file  # noqa: F401  (one home for file hashing)
+
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+class ImageReadError(ValueError):
+    """An image file is missing, unreadable or not an 8-bit image; the message names the file."""
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode an image file as stored: uint8 H×W (grey) or H×W×3 (RGB; alpha dropped).
+
+    Channels are returned as the file stores them (a 3-channel grey JPEG stays 3-channel), so each
+    metric convention can apply its own grey rule.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such image file")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("L", "RGB"):
+                arr = np.asarray(im)
+            elif mode in ("RGBA", "P", "LA", "CMYK", "YCbCr"):
+                arr = np.asarray(im.convert("L" if mode in ("LA",) else "RGB"))
+            elif mode in ("I;16", "I;16B", "I", "F", "1"):
+                raise ImageReadError(f"{path}: expected an 8-bit grey or RGB image, got PIL mode {mode!r}")
+            else:
+                arr = np.asarray(im.convert("RGB"))
+    except ImageReadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image ({type(exc).__name__}: {exc})") from None
+    if arr.dtype != np.uint8:
+        raise ImageReadError(f"{path}: expected 8-bit pixels, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr)
+
+
+def is_grey(image: np.ndarray) -> bool:
+    """True for H×W images and for H×W×3 images whose three channels are equal."""
+    if image.ndim == 2:
+        return True
+    return bool(np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2]))
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    _atomic_write_bytes(Path(path), text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a uint8 H×W or H×W×3 array as lossless PNG, atomically."""
+    import io as _io
+
+    from PIL import Image
+
+    if image.dtype != np.uint8:
+        raise ValueError(f"write_png({path}): expected uint8, got {image.dtype}")
+    buf = _io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    _atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

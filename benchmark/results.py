@@ -1,0 +1,170 @@
+"""Result files of a run, with provenance: ``config.json``, ``per_image.csv``, ``summary.csv``/``.json``."""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .io import atomic_write_json, atomic_write_text
+
+PER_IMAGE_COLUMNS = ["dataset", "fuser", "pair", "metric", "convention", "value", "units", "effective_source",
+                     "version", "error"]
+SUMMARY_COLUMNS = ["dataset", "fuser", "metric", "convention", "mean", "std", "count", "failures", "units"]
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for dist in ("ivif-harness", "numpy", "scipy", "torch", "scikit-image", "pandas", "opencv-python-headless",
+                 "pillow", "joblib", "safetensors", "PyWavelets", "matplotlib"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit() -> dict[str, Any]:
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    if sha.returncode != 0:
+        return {"commit": None, "dirty": None}
+    return {"commit": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+
+
+def hardware() -> dict[str, Any]:
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
+                            "cpu_count": os.cpu_count(), "cpu": platform.processor() or None}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+            info["cuda"] = torch.version.cuda
+    except ImportError:
+        pass
+    return info
+
+
+def per_image_frame(outcome) -> pd.DataFrame:
+    rows = []
+    for o in outcome.outcomes:
+        if o.status != "ok":
+            continue
+        for m, v in o.values.items():
+            rows.append({"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "metric": m,
+                         "convention": outcome.config.convention, "value": v["value"], "units": v["units"],
+                         "effective_source": v["effective_source"], "version": v["version"], "error": v["error"]})
+    return pd.DataFrame(rows, columns=PER_IMAGE_COLUMNS)
+
+
+def summary_frame(per_image: pd.DataFrame, outcome) -> pd.DataFrame:
+    """Mean ± sample std (ddof=1) and count of the defined values per dataset × fuser × metric."""
+    rows = []
+    fails: dict[tuple[str, str], int] = {}
+    for o in outcome.outcomes:
+        if o.status == "failed":
+            fails[(o.dataset, o.fuser)] = fails.get((o.dataset, o.fuser), 0) + 1
+    for (ds, fu, m), g in per_image.groupby(["dataset", "fuser", "metric"], sort=False):
+        vals = g["value"].dropna().astype(float)
+        n = int(vals.size)
+        rows.append({"dataset": ds, "fuser": fu, "metric": m, "convention": outcome.config.convention,
+                     "mean": float(vals.mean()) if n else math.nan,
+                     "std": float(vals.std(ddof=1)) if n > 1 else (0.0 if n == 1 else math.nan),
+                     "count": n, "failures": fails.get((ds, fu), 0) + int(g["value"].isna().sum()),
+                     "units": g["units"].iloc[0]})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def latency_rows(outcome) -> list[dict[str, Any]]:
+    out = []
+    groups: dict[tuple[str, str], list[float]] = {}
+    for o in outcome.outcomes:
+        if o.status == "ok" and o.latency_s is not None:
+            groups.setdefault((o.dataset, o.fuser), []).append(o.latency_s)
+    for (ds, fu), vals in groups.items():
+        s = pd.Series(vals)
+        out.append({"dataset": ds, "fuser": fu, "mean_s": float(s.mean()),
+                    "std_s": float(s.std(ddof=1)) if len(vals) > 1 else 0.0, "count": len(vals),
+                    "device": outcome.config.device,
+                    "note": "fusion only (fuser.run incl. padding); I/O and colour conversion excluded; "
+                            "cached pairs keep the latency measured when they were fused"})
+    return out
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_clean(v) for v in x]
+    return x
+
+
+def write_run_results(outcome) -> dict[str, Path]:
+    """Write every result file of ``outcome`` into its run directory (atomically) and return the paths."""
+    import metrics
+
+    run_dir: Path = outcome.run_dir
+    cfg = outcome.config
+    per_image = per_image_frame(outcome)
+    summary = summary_frame(per_image, outcome)
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    provenance = {"created": created, "versions": package_versions(), "git": git_commit(), "hardware": hardware(),
+                  "argv": sys.argv}
+    paths = {"config": run_dir / "config.json", "per_image": run_dir / "per_image.csv",
+             "summary_csv": run_dir / "summary.csv", "summary_json": run_dir / "summary.json"}
+    atomic_write_json(paths["config"], {"config": cfg.to_dict(), "run_id": run_dir.name, **provenance})
+    atomic_write_text(paths["per_image"], per_image.to_csv(index=False))
+    atomic_write_text(paths["summary_csv"], summary.to_csv(index=False))
+    metric_info = {}
+    for m in cfg.metrics:
+        info = metrics.METRICS[m]
+        metric_info[m] = {"display_name": info.display_name, "higher_is_better": info.higher_is_better,
+                          **metrics.provenance(m, cfg.convention)}
+    doc = {
+        "run_id": run_dir.name, "created": created, "convention": cfg.convention, "metrics": cfg.metrics,
+        "metric_info": metric_info, "datasets": outcome.datasets, "fusers": outcome.fusers,
+        "summary": summary.to_dict(orient="records"), "latency": latency_rows(outcome),
+        "failures": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
+                     for o in outcome.failures],
+        "missing": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
+                    for o in outcome.missing],
+        "unmatched": [{"dataset": d, "fuser": f, "files": files} for (d, f), files in outcome.unmatched.items()],
+        "efficiency": outcome.efficiency, "plots": getattr(outcome, "plots", {}),
+        "device": cfg.device, "hardware": provenance["hardware"], "git": provenance["git"],
+    }
+    atomic_write_json(paths["summary_json"], _clean(doc))
+    return paths
+
+
+def load_summary(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / "summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no summary.json (is {run_dir} a finished run directory?)")
+    import json
+
+    return json.loads(path.read_text())
