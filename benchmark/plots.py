@@ -259,7 +259,10 @@ def metric_radar(summary, dataset: str, out_path: str | os.PathLike, *, metric_o
                          f"{kept} (omitted for NaN/missing values: {omitted})")
     width, height = _panel_px(size_px)
     fig = _new_figure(width, height, dpi)
-    ax = fig.add_axes([0.08, 0.08, 0.58 * height / width * 1.25, 0.72], projection="polar")
+    title_px, label_px = 70, 35  # suptitle above; tick labels around the circle
+    side = max(40.0, min(height - title_px - 2 * label_px, 0.6 * width))  # square axes; legend on the right
+    y0 = (height - title_px - side) / 2
+    ax = fig.add_axes([label_px * 1.6 / width, y0 / height, side / width, side / height], projection="polar")
     angles = np.linspace(0.0, 2 * np.pi, len(kept), endpoint=False)
     closed = np.concatenate([angles, angles[:1]])
     for f, row, colour in zip(fusers, scores, _colours(len(fusers))):
@@ -273,7 +276,7 @@ def metric_radar(summary, dataset: str, out_path: str | os.PathLike, *, metric_o
     ax.set_yticklabels(["0.25", "0.5", "0.75", "1"], fontsize=6)
     ax.legend(loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize=8, frameon=False)
     lines = [f"{dataset} — {convention} convention",
-             "per-metric min–max normalisation of the means across the fusers shown; "
+             "per-metric min–max normalisation of the means across the fusers shown;",
              "↓ metrics flipped, outward = better"]
     extra = []
     if omitted:
@@ -400,7 +403,8 @@ def qualitative_grid(rows: Sequence[tuple], fuser_names: Sequence[str], out_path
         try:
             name, ir, vis, fused = row
         except (TypeError, ValueError):
-            raise TypeError(f"row {i} must be (pair_name, ir, vis, {{fuser: fused}}), got {type(row).__name__}") from None
+            raise TypeError(f"row {i} must be (pair_name, ir, vis, {{fuser: fused}}), "
+                            f"got {type(row).__name__}") from None
         if not isinstance(fused, Mapping):
             raise TypeError(f"row {i} ({name}): fused must be a dict fuser -> image, got {type(fused).__name__}")
         missing = [f for f in fuser_names if f not in fused]

@@ -320,14 +320,16 @@ def hardware_info(device: str = "cpu") -> dict[str, str]:
 
 
 def hardware_summary(hardware: Mapping[str, str], device: str) -> str:
-    """One line for captions, e.g. "NVIDIA A100 (driver 535.104, CUDA 12.1, PyTorch 2.3.1)"."""
+    """One line for captions, e.g. "GPU NVIDIA A100 (80.0 GB), driver 535.104, CUDA 12.1, PyTorch 2.3.1".
+
+    The number of torch CPU threads is left out (it is a per-process setting; the efficiency
+    table shows it separately for CPU rows of PyTorch fusers).
+    """
     torch_v = hardware.get("torch", "?")
     if device.startswith("cuda"):
         return (f"GPU {hardware.get('device_name', '?')} ({hardware.get('gpu_memory', '?')}), driver "
                 f"{hardware.get('driver', '?')}, CUDA {hardware.get('cuda', '?')}, PyTorch {torch_v}")
-    threads = hardware.get("torch_threads", "?")
-    threads = f", torch threads: {threads}" if threads.isdigit() else ""
-    return f"CPU {hardware.get('cpu', '?')} ({hardware.get('cpu_count', '?')} logical cores{threads}), PyTorch {torch_v}"
+    return f"CPU {hardware.get('cpu', '?')} ({hardware.get('cpu_count', '?')} logical cores), PyTorch {torch_v}"
 
 
 # ---------------------------------------------------------------------- resident set size (Linux)
@@ -637,6 +639,7 @@ def profile_in_subprocess(fuser_name: str, fuser_kwargs: Mapping[str, Any] | Non
         raise TypeError(f"fuser_name must be a non-empty string, got {fuser_name!r}")
     _check_counts(runs, warmup)
     w, h = parse_size(size)
+    device = _normalise_device(device, check_available=False)  # availability is checked in the child
     if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
         raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
     request = {"fuser": fuser_name, "kwargs": dict(fuser_kwargs or {}), "size": [w, h], "device": device,
@@ -684,7 +687,7 @@ def _child_main() -> int:
             import torch
 
             torch.set_num_threads(int(request["num_threads"]))
-        baseline = _ru_maxrss_bytes() if request["device"] == "cpu" else None
+        baseline = _ru_maxrss_bytes()  # RSS after imports; replaced by memory_allocated() on CUDA
         fuser = models.create_fuser(request["fuser"], **request["kwargs"])
         record = _profile(fuser, size=tuple(request["size"]), device=request["device"], runs=request["runs"],
                           warmup=request["warmup"], seed=request["seed"], flops=request["flops"],
@@ -784,6 +787,11 @@ def render_efficiency_table(records: Sequence[EfficiencyRecord], *, caption: boo
     if tablefmt not in ("github", "pipe"):
         raise ValueError(f"tablefmt must be 'github' or 'pipe' (Markdown), got {tablefmt!r}")
 
+    def threads(r: EfficiencyRecord) -> str:
+        t = str(r.hardware.get("torch_threads", ""))
+        return t if (not r.is_cuda and t.isdigit()) else "–"
+
+    thread_values = {threads(r) for r in records} - {"–"}
     devices = {_device_label(r) for r in records}
     all_cpu = devices == {"CPU"}
     mixed_kinds = len({r.is_cuda for r in records}) > 1
@@ -793,13 +801,14 @@ def render_efficiency_table(records: Sequence[EfficiencyRecord], *, caption: boo
         "Precision": len({r.precision for r in records}) > 1,
         "Resolution": len({r.resolution for r in records}) > 1,
         "Runs (warm-up)": len({(r.runs, r.warmup) for r in records}) > 1,
+        "Torch threads (CPU)": len(thread_values) > 1,
         "Memory kind": len({r.peak_mem_kind for r in records}) > 1 and not mixed_kinds,
     }
     time_h = "Time (s, CPU)" if all_cpu else "Time (s)"
     mem_h = "Peak RSS (GB, CPU)" if all_cpu else "Peak Mem (GB)"
     headers = ["Method", "Framework"] + [k for k in ("Device", "Hardware") if varying[k]] + \
         ["Params (M)", "FLOPs (G)", time_h, mem_h] + \
-        [k for k in ("Precision", "Resolution", "Runs (warm-up)", "Memory kind") if varying[k]]
+        [k for k in ("Precision", "Resolution", "Runs (warm-up)", "Torch threads (CPU)", "Memory kind") if varying[k]]
 
     footnotes: list[str] = []
     rows = []
@@ -822,10 +831,12 @@ def render_efficiency_table(records: Sequence[EfficiencyRecord], *, caption: boo
             mem += f" ({_mem_short(r.peak_mem_kind)})"
         extra = {"Device": _device_label(r), "Hardware": hardware_summary(r.hardware, r.device),
                  "Precision": r.precision, "Resolution": r.resolution,
-                 "Runs (warm-up)": f"{r.runs} ({r.warmup})", "Memory kind": _mem_short(r.peak_mem_kind)}
+                 "Runs (warm-up)": f"{r.runs} ({r.warmup})", "Torch threads (CPU)": threads(r),
+                 "Memory kind": _mem_short(r.peak_mem_kind)}
         row = [r.fuser, r.framework or "–"] + [extra[k] for k in ("Device", "Hardware") if varying[k]] + \
             [params, flops, _fmt_time(r.latency_mean_s, r.latency_std_s), mem] + \
-            [extra[k] for k in ("Precision", "Resolution", "Runs (warm-up)", "Memory kind") if varying[k]]
+            [extra[k] for k in ("Precision", "Resolution", "Runs (warm-up)", "Torch threads (CPU)", "Memory kind")
+             if varying[k]]
         rows.append(row)
         for note in r.notes:
             footnotes.append(f"{r.fuser}: {note}.")
@@ -839,7 +850,10 @@ def render_efficiency_table(records: Sequence[EfficiencyRecord], *, caption: boo
         title += " — **CPU figures** (not comparable with GPU figures)"
     items = []
     if not varying["Hardware"]:
-        items.append(f"Hardware: {hardware_summary(r0.hardware, r0.device)}.")
+        hw = f"Hardware: {hardware_summary(r0.hardware, r0.device)}"
+        if len(thread_values) == 1:
+            hw += f"; torch CPU threads: {next(iter(thread_values))} (CPU rows of PyTorch fusers)"
+        items.append(hw + ".")
     cond = []
     if not varying["Device"]:
         cond.append(f"device {_device_label(r0)}")

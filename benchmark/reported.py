@@ -147,8 +147,8 @@ def render_reported_block(papers: Sequence[str] = ("dmnet", "red"), *, tablefmt:
                  _num(r.memory_gb, "{:.2f}")] for r in reported_figures("dmnet")]
         parts += [f"**DMNet paper, Table VIII (complexity).** Conditions: {DMNET_T8_CONDITIONS}. "
                   f"The peak memory is given for DMNet only (text of §IV). n/r = not reported.", "",
-                  tabulate(rows, headers=["Method", "Framework", "Params (M)", "FLOPs (G)", "Time (s)", "Peak Mem (GB)"],
-                           tablefmt=tablefmt, disable_numparse=True), ""]
+                  tabulate(rows, headers=["Method", "Framework", "Params (M)", "FLOPs (G)", "Time (s)",
+                                          "Peak Mem (GB)"], tablefmt=tablefmt, disable_numparse=True), ""]
     if "red" in papers:
         rows = [[f"{r.method} (paper)", r.setting or "–", _num(r.memory_gb, "{:g}"), _num(r.time_s, "{:g}"),
                  r.source] for r in reported_figures("red")]

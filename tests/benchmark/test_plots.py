@@ -177,8 +177,8 @@ def test_plotting_leaves_matplotlib_global_state_alone(tmp_path):
         "from benchmark import plots\n"
         "df = pd.DataFrame([dict(dataset='d', fuser=f, metric=m, convention='c', mean=float(i + j), std=0.1, count=2)\n"
         "                   for i, f in enumerate('ab') for j, m in enumerate('xyz')])\n"
-        "plots.metric_bars(df, 'd', sys.argv[1], metric_order=list('xyz'), higher_is_better=dict.fromkeys('xyz', True),\n"
-        "                  display_names={}, panel_px=(100, 100))\n"
+        "plots.metric_bars(df, 'd', sys.argv[1], metric_order=list('xyz'),\n"
+        "                  higher_is_better=dict.fromkeys('xyz', True), display_names={}, panel_px=(100, 100))\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
         "assert dict.__getitem__(matplotlib.rcParams, 'backend') == before, 'backend changed'\n"
     )

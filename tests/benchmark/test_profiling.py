@@ -13,7 +13,7 @@ from torch import nn
 import models
 from benchmark import profiling as prof
 from benchmark.reported import REPORTED, render_reported_block, reported_figures
-from models.base import InputContract, TorchFuser
+from models.base import TorchFuser
 from tiny_torch_fuser import TinyConvFuser, analytic_flops, analytic_params
 
 HERE = Path(__file__).resolve().parent
@@ -80,7 +80,8 @@ class _AttentionFuser(TorchFuser):
 
     def __init__(self):
         torch.manual_seed(0)
-        module = nn.ModuleDict({"embed": nn.Linear(2, self.E), "attn": nn.MultiheadAttention(self.E, 2, batch_first=True),
+        module = nn.ModuleDict({"embed": nn.Linear(2, self.E),
+                                "attn": nn.MultiheadAttention(self.E, 2, batch_first=True),
                                 "head": nn.Linear(self.E, 1)})
         super().__init__(module)
 
@@ -250,7 +251,8 @@ def test_reported_block_has_the_papers_numbers_only():
     dmnet = {r.method: r for r in reported_figures("dmnet")}
     assert dmnet["DMNet"].params_m == 386.358 and dmnet["DMNet"].time_s == 1.466
     assert dmnet["DMNet"].memory_gb == 9.94 and len(dmnet) == 14
-    red_default = next(r for r in reported_figures("red") if r.method == "RED" and r.setting.startswith("T=2 (default)"))
+    red_default = next(r for r in reported_figures("red")
+                       if r.method == "RED" and r.setting.startswith("T=2 (default)"))
     assert red_default.memory_gb == 7.14 and red_default.time_s == 1.3
     assert red_default.memory_kind == "training memory"
     assert all(r.source for r in REPORTED)
