@@ -211,7 +211,7 @@ def render_leaderboard(summaries: list[dict[str, Any]], leaderboard_path: Path =
     lines += _fuser_legend(merged, names)
     from .reported import render_reported_block
 
-    lines += render_reported_block()
+    lines += [render_reported_block(heading_level=2).rstrip(), ""]
     lines += _measured_block(merged, leaderboard_path)
     return "\n".join(lines).rstrip() + "\n"
 
