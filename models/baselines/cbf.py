@@ -28,33 +28,41 @@ def cross_bilateral_filter(x: np.ndarray, guide: np.ndarray, sigma_s: float = 1.
                          f"and {guide.shape}")
     h, w = x.shape
     r = ksize // 2
-    xp = np.pad(x, r, mode="reflect")
-    gp = np.pad(guide, r, mode="reflect")
-    num = x.copy()          # centre offset: g = r = 1
-    den = np.ones_like(x)
+    # Work on the flattened padded images, where the window offset (dy, dx) is the constant shift
+    # s = dy·stride + dx: every operation below is on contiguous 1-D ranges. Outputs are computed
+    # for whole padded rows and the pad columns are dropped at the end; r zeros at both ends keep
+    # the shifted ranges of those discarded columns inside the arrays.
+    stride = w + 2 * r
+    xp = np.pad(np.pad(x, r, mode="reflect").ravel(), r)
+    gp = np.pad(np.pad(guide, r, mode="reflect").ravel(), r)
+    start, n = r + r * stride, h * stride  # first output sample, number of output samples
+    num = xp[start:start + n].copy()      # centre offset: g = r = 1
+    den = np.ones(n, dtype=np.float32)
     neg_inv_2sr2 = np.float32(-0.5 / (sigma_r * sigma_r))
+    buf = np.empty(n + r * stride + r, dtype=np.float32)
+    tmp = np.empty(n, dtype=np.float32)
     half = [(0, dx) for dx in range(1, r + 1)] + [(dy, dx) for dy in range(1, r + 1) for dx in range(-r, r + 1)]
     for dy, dx in half:
-        log_g = np.float32(-(dy * dy + dx * dx) / (2.0 * sigma_s * sigma_s))
-        # region R (padded coords) covering the interior and the interior shifted by -o
-        y0, x0 = r - dy, r - max(dx, 0)
-        rh, rw = h + dy, w + abs(dx)
-        diff = gp[y0 + dy:y0 + dy + rh, x0 + dx:x0 + dx + rw] - gp[y0:y0 + rh, x0:x0 + rw]
-        np.multiply(diff, diff, out=diff)
-        diff *= neg_inv_2sr2
-        diff += log_g
-        wgt = np.exp(diff, out=diff)  # g(o) * r(q, o) for q in R
-        # +o at interior p: index p - R0 ; -o at p: index p - o - R0
-        wp = wgt[dy:dy + h, max(dx, 0):max(dx, 0) + w]
-        wm = wgt[0:h, max(dx, 0) - dx:max(dx, 0) - dx + w]
-        num += wp * xp[r + dy:r + dy + h, r + dx:r + dx + w]
-        num += wm * xp[r - dy:r - dy + h, r - dx:r - dx + w]
-        den += wp
-        den += wm
-    return num / den
+        s = dy * stride + dx  # > 0 for the half window
+        g = np.float32(np.exp(-(dy * dy + dx * dx) / (2.0 * sigma_s * sigma_s)))
+        # wgt[k] = g(o)·r(q, o) for q = start - s + k, k < n + s: covers q = p and q = p - s
+        wgt = buf[:n + s]
+        np.subtract(gp[start:start + n + s], gp[start - s:start + n], out=wgt)
+        np.multiply(wgt, wgt, out=wgt)
+        wgt *= neg_inv_2sr2
+        np.exp(wgt, out=wgt)
+        wgt *= g
+        w_plus, w_minus = wgt[s:s + n], wgt[:n]  # weight of +o at p, of −o at p
+        np.multiply(w_plus, xp[start + s:start + s + n], out=tmp)
+        num += tmp
+        np.multiply(w_minus, xp[start - s:start - s + n], out=tmp)
+        num += tmp
+        den += w_plus
+        den += w_minus
+    return (num / den).reshape(h, stride)[:, r:r + w]
 
 
-def _window_variance_sums(d: np.ndarray, wsize: int) -> np.ndarray:
+def window_covariance_traces(d: np.ndarray, wsize: int) -> np.ndarray:
     """Σ of eigenvalues (= trace) of the row- and column-covariance matrices of each wsize² window.
 
     Kumar's ``cbf_ieeeconf2011f.m`` treats the window's rows as observations for the horizontal
@@ -90,7 +98,7 @@ class CBFFuser(Fuser):
     cross bilateral filter (:func:`cross_bilateral_filter`, the author's defaults: σs = 1.8,
     σr = 25 on the 0–255 scale, i.e. 25/255 here, 11×11 kernel). The weight of each source is
     the sum of the eigenvalues of the horizontal and vertical covariance matrices of its detail
-    in a 5×5 window (:func:`_window_variance_sums`); ``F = (w_1 I_1 + w_2 I_2)/(w_1 + w_2)`` — a
+    in a 5×5 window (:func:`window_covariance_traces`); ``F = (w_1 I_1 + w_2 I_2)/(w_1 + w_2)`` — a
     convex combination, so no clamping is needed. Zero weights are replaced by the float64
     machine epsilon (scaled to the [0, 1] range), as in the reference.
     """
@@ -104,7 +112,8 @@ class CBFFuser(Fuser):
         for label, k in (("ksize", ksize), ("cov_wsize", cov_wsize)):
             if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 3 or k % 2 == 0:
                 raise ValueError(f"cbf: {label} must be an odd integer >= 3, got {k!r}")
-        self.sigma_s, self.sigma_r, self.ksize, self.cov_wsize = float(sigma_s), float(sigma_r), int(ksize), int(cov_wsize)
+        self.sigma_s, self.sigma_r = float(sigma_s), float(sigma_r)
+        self.ksize, self.cov_wsize = int(ksize), int(cov_wsize)
         # symmetric extension by ksize//2 (and cov_wsize//2) samples needs a side longer than that
         self.contract = InputContract(min_size=max(self.ksize, self.cov_wsize) // 2 + 1)
 
@@ -114,8 +123,8 @@ class CBFFuser(Fuser):
         d1 = x1 - cross_bilateral_filter(x1, x2, self.sigma_s, self.sigma_r, self.ksize)
         d2 = x2 - cross_bilateral_filter(x2, x1, self.sigma_s, self.sigma_r, self.ksize)
         eps = np.finfo(np.float64).eps / 255.0 ** 2
-        w1 = _window_variance_sums(d1, self.cov_wsize)
-        w2 = _window_variance_sums(d2, self.cov_wsize)
+        w1 = window_covariance_traces(d1, self.cov_wsize)
+        w2 = window_covariance_traces(d2, self.cov_wsize)
         w1 = np.where(w1 == 0, eps, w1)
         w2 = np.where(w2 == 0, eps, w2)
         return (x1 * w1 + x2 * w2) / (w1 + w2)

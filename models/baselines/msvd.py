@@ -35,6 +35,21 @@ def imsvd(coeffs: np.ndarray, u: np.ndarray) -> np.ndarray:
     return blocks.reshape(2, 2, m, n).transpose(2, 1, 3, 0).reshape(2 * m, 2 * n)
 
 
+def fuse_msvd(t1: np.ndarray, u1: np.ndarray, t2: np.ndarray, u2: np.ndarray) -> np.ndarray:
+    """Fuse two MSVD decompositions: LL averaged, details max-abs (ties to the first), U averaged.
+
+    The second basis is sign-aligned with the first before averaging (a singular vector and its
+    coefficients may be negated together without changing the decomposition), which makes the
+    result independent of the SVD's arbitrary signs.
+    """
+    flip = np.where(np.einsum("ik,ik->k", u1, u2) < 0, -1.0, 1.0)
+    u2 = u2 * flip
+    t2 = t2 * flip[:, None, None]
+    fused = np.where(np.abs(t1) >= np.abs(t2), t1, t2)
+    fused[0] = 0.5 * (t1[0] + t2[0])
+    return imsvd(fused, 0.5 * (u1 + u2))
+
+
 @register_fuser(
     "msvd", description="one-level multi-resolution SVD: LL averaged, detail bands max-abs, U averaged",
     reference=("V. P. S. Naidu, \"Image fusion technique using multi-resolution singular value decomposition,\" "
@@ -60,11 +75,4 @@ class MSVDFuser(Fuser):
     contract = InputContract(pad_multiple=2, min_size=2, clamp_output=True)
 
     def fuse(self, ir: np.ndarray, vis_y: np.ndarray) -> np.ndarray:
-        t_ir, u_ir = msvd(np.asarray(ir, dtype=np.float64))
-        t_vis, u_vis = msvd(np.asarray(vis_y, dtype=np.float64))
-        flip = np.where(np.einsum("ik,ik->k", u_ir, u_vis) < 0, -1.0, 1.0)
-        u_vis = u_vis * flip
-        t_vis = t_vis * flip[:, None, None]
-        fused = np.where(np.abs(t_ir) >= np.abs(t_vis), t_ir, t_vis)
-        fused[0] = 0.5 * (t_ir[0] + t_vis[0])
-        return imsvd(fused, 0.5 * (u_ir + u_vis))
+        return fuse_msvd(*msvd(np.asarray(ir, dtype=np.float64)), *msvd(np.asarray(vis_y, dtype=np.float64)))
