@@ -12,12 +12,14 @@ from PIL import Image
 import models
 from models.baselines._rules import select_detail
 from models.baselines.adf import anisotropic_diffusion, kl_weights
-from models.baselines.cbf import window_covariance_traces, cross_bilateral_filter
+from models.baselines.cbf import cross_bilateral_filter, window_covariance_traces
 from models.baselines.gff import guided_filter
 from models.baselines.msvd import fuse_msvd, imsvd, msvd
 from models.baselines.pyramid import _fuse_pyramid
 from models.baselines.tif import TIFFuser
 
+
+# same generator as in test_fuser_registry.py (test modules are not importable from each other)
 def smooth_image(height: int, width: int, seed: int, cell: int = 8) -> np.ndarray:
     """A seeded, smooth random image in [0, 1] (cubic-upsampled noise plus faint texture), float32."""
     rng = np.random.default_rng(seed)
@@ -333,6 +335,15 @@ def test_cbf_weights_are_covariance_traces():
             win = dp[i:i + 5, j:j + 5]
             expected[i, j] = np.trace(np.cov(win, rowvar=False)) + np.trace(np.cov(win.T, rowvar=False))
     np.testing.assert_allclose(window_covariance_traces(d, 5), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_cbf_fusion_rule():
+    a, b = smooth_pair(24, 30, seed=94)
+    d1 = a - _naive_cross_bilateral(a, b, 1.8, 25 / 255, 11)  # IR filtered, guided by VIS
+    d2 = b - _naive_cross_bilateral(b, a, 1.8, 25 / 255, 11)
+    w1, w2 = window_covariance_traces(d1, 5), window_covariance_traces(d2, 5)
+    expected = (a * w1 + b * w2) / (w1 + w2)
+    np.testing.assert_allclose(models.create_fuser("cbf").run(a, b), expected, atol=1e-5)
 
 
 def test_cbf_output_is_a_convex_combination():
