@@ -5,6 +5,7 @@ import numpy as np
 
 from ..base import Fuser, InputContract
 from ..registry import register_fuser
+from ._checks import check_int
 
 
 def anisotropic_diffusion(img: np.ndarray, num_iter: int = 10, delta_t: float = 0.15, kappa: float = 30 / 255,
@@ -115,15 +116,14 @@ class ADFFuser(Fuser):
     contract = InputContract(min_size=1, clamp_output=True)
 
     def __init__(self, num_iter: int = 10, delta_t: float = 0.15, kappa: float = 30 / 255, option: int = 1):
-        if not isinstance(num_iter, (int, np.integer)) or isinstance(num_iter, bool) or num_iter < 0:
-            raise ValueError(f"adf: num_iter must be an integer >= 0, got {num_iter!r}")
         if not delta_t > 0:
             raise ValueError(f"adf: delta_t must be > 0, got {delta_t!r}")
         if not kappa > 0:
             raise ValueError(f"adf: kappa must be > 0 (on the [0, 1] scale), got {kappa!r}")
         if option not in (1, 2):
             raise ValueError(f"adf: option must be 1 (exponential) or 2 (rational), got {option!r}")
-        self.num_iter, self.delta_t, self.kappa, self.option = int(num_iter), float(delta_t), float(kappa), option
+        self.num_iter = check_int(num_iter, fuser="adf", name="num_iter", minimum=0)
+        self.delta_t, self.kappa, self.option = float(delta_t), float(kappa), option
 
     def fuse(self, ir: np.ndarray, vis_y: np.ndarray) -> np.ndarray:
         sources = [np.asarray(ir, dtype=np.float64), np.asarray(vis_y, dtype=np.float64)]  # ADF(I1=IR, I2=VIS)

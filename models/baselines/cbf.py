@@ -5,6 +5,7 @@ import numpy as np
 
 from ..base import Fuser, InputContract
 from ..registry import register_fuser
+from ._checks import check_int
 
 
 def cross_bilateral_filter(x: np.ndarray, guide: np.ndarray, sigma_s: float = 1.8, sigma_r: float = 25 / 255,
@@ -109,11 +110,9 @@ class CBFFuser(Fuser):
     def __init__(self, sigma_s: float = 1.8, sigma_r: float = 25 / 255, ksize: int = 11, cov_wsize: int = 5):
         if not sigma_s > 0 or not sigma_r > 0:
             raise ValueError(f"cbf: sigma_s and sigma_r must be > 0, got {sigma_s!r}, {sigma_r!r}")
-        for label, k in (("ksize", ksize), ("cov_wsize", cov_wsize)):
-            if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 3 or k % 2 == 0:
-                raise ValueError(f"cbf: {label} must be an odd integer >= 3, got {k!r}")
         self.sigma_s, self.sigma_r = float(sigma_s), float(sigma_r)
-        self.ksize, self.cov_wsize = int(ksize), int(cov_wsize)
+        self.ksize = check_int(ksize, fuser="cbf", name="ksize", minimum=3, odd=True)
+        self.cov_wsize = check_int(cov_wsize, fuser="cbf", name="cov_wsize", minimum=3, odd=True)
         # symmetric extension by ksize//2 (and cov_wsize//2) samples needs a side longer than that
         self.contract = InputContract(min_size=max(self.ksize, self.cov_wsize) // 2 + 1)
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..base import Fuser, InputContract
 from ..registry import register_fuser
+from ._checks import check_int
 
 
 def box_sum(x: np.ndarray, radius: int) -> np.ndarray:
@@ -72,13 +73,12 @@ class GFFFuser(Fuser):
     contract = InputContract(min_size=1, clamp_output=True)
 
     def __init__(self, r1: int = 45, eps1: float = 0.3, r2: int = 7, eps2: float = 1e-6):
-        for label, r in (("r1", r1), ("r2", r2)):
-            if not isinstance(r, (int, np.integer)) or isinstance(r, bool) or r < 1:
-                raise ValueError(f"gff: {label} must be an integer >= 1, got {r!r}")
         for label, e in (("eps1", eps1), ("eps2", eps2)):
             if not e > 0:
                 raise ValueError(f"gff: {label} must be > 0, got {e!r}")
-        self.r1, self.eps1, self.r2, self.eps2 = int(r1), float(eps1), int(r2), float(eps2)
+        self.r1 = check_int(r1, fuser="gff", name="r1", minimum=1)
+        self.r2 = check_int(r2, fuser="gff", name="r2", minimum=1)
+        self.eps1, self.eps2 = float(eps1), float(eps2)
 
     @staticmethod
     def _saliency(img: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..base import Fuser, InputContract
 from ..registry import register_fuser
+from ._checks import check_int
 from ._rules import check_rule, select_detail
 
 _KERNEL = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
@@ -82,9 +83,7 @@ class _PyramidFuser(Fuser):
     _ratio = False
 
     def __init__(self, levels: int = 4, rule: str = "consistency"):
-        if not isinstance(levels, (int, np.integer)) or isinstance(levels, bool) or levels < 1:
-            raise ValueError(f"{type(self).__name__}: levels must be an integer >= 1, got {levels!r}")
-        self.levels = int(levels)
+        self.levels = check_int(levels, fuser=type(self).__name__, name="levels", minimum=1)
         self.rule = check_rule(rule, type(self).__name__)
         self.contract = InputContract(min_size=pyramid_min_size(self.levels), clamp_output=True)
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..base import Fuser, InputContract
 from ..registry import register_fuser
+from ._checks import check_int
 
 
 def _mean_circular(x: np.ndarray, size: int) -> np.ndarray:
@@ -45,11 +46,10 @@ class TIFFuser(Fuser):
     contract = InputContract(min_size=1, clamp_output=True)
 
     def __init__(self, mean_size: int = 35, median_size: int = 3):
-        if not isinstance(mean_size, (int, np.integer)) or mean_size < 1 or mean_size % 2 == 0:
-            raise ValueError(f"tif: mean_size must be an odd integer >= 1, got {mean_size!r}")
+        self.mean_size = check_int(mean_size, fuser="tif", name="mean_size", minimum=1, odd=True)
         if median_size not in (1, 3, 5):
             raise ValueError(f"tif: median_size must be 1, 3 or 5, got {median_size!r}")
-        self.mean_size, self.median_size = int(mean_size), int(median_size)
+        self.median_size = int(median_size)
 
     def fuse(self, ir: np.ndarray, vis_y: np.ndarray) -> np.ndarray:
         bases, details, saliencies = [], [], []

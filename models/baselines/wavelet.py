@@ -6,6 +6,7 @@ import pywt
 
 from ..base import Fuser, InputContract
 from ..registry import register_fuser
+from ._checks import check_int
 from ._rules import check_rule, select_detail
 
 
@@ -33,11 +34,9 @@ class DWTFuser(Fuser):
     output_policy = "clamp to [0, 1] (wavelet reconstruction can overshoot)"
 
     def __init__(self, levels: int = 4, wavelet: str = "db1", rule: str = "consistency"):
-        if not isinstance(levels, (int, np.integer)) or isinstance(levels, bool) or levels < 1:
-            raise ValueError(f"dwt: levels must be an integer >= 1, got {levels!r}")
         if wavelet not in pywt.wavelist(kind="discrete"):
             raise ValueError(f"dwt: wavelet must be a discrete PyWavelets wavelet name, got {wavelet!r}")
-        self.levels = int(levels)
+        self.levels = check_int(levels, fuser="dwt", name="levels", minimum=1)
         self.wavelet = wavelet
         self.rule = check_rule(rule, "dwt")
         filter_len = pywt.Wavelet(wavelet).dec_len

@@ -2,7 +2,6 @@
 agreement with the fused images VIFB publishes for GFF and ADF."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 import pywt
@@ -18,22 +17,7 @@ from models.baselines.msvd import fuse_msvd, imsvd, msvd
 from models.baselines.pyramid import _fuse_pyramid
 from models.baselines.tif import TIFFuser
 
-
-# same generator as in test_fuser_registry.py (test modules are not importable from each other)
-def smooth_image(height: int, width: int, seed: int, cell: int = 8) -> np.ndarray:
-    """A seeded, smooth random image in [0, 1] (cubic-upsampled noise plus faint texture), float32."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.random((height // cell + 2, width // cell + 2)).astype(np.float32)
-    img = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-    img += 0.03 * rng.standard_normal((height, width)).astype(np.float32)
-    img -= img.min()
-    img /= img.max()
-    return (0.02 + 0.96 * img).astype(np.float32)
-
-
-def smooth_pair(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    return smooth_image(height, width, seed), smooth_image(height, width, seed + 1000, cell=13)
-
+from _fuser_images import smooth_image, smooth_pair  # tests/models is on sys.path under pytest
 
 BASELINES = ["mean", "max", "lp", "rp", "dwt", "gff", "tif", "msvd", "adf", "cbf"]
 CLAMPING = {"lp", "rp", "dwt", "gff", "tif", "msvd", "adf"}

@@ -9,30 +9,16 @@ from __future__ import annotations
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 
 import models
 from models import FuserInputError
 
+from _fuser_images import smooth_pair  # tests/models is on sys.path under pytest
+
 FUSER_NAMES = models.list_fusers()
 SKIP_TAGS = {"heavy": "heavy: covered by its tiny variant"}
-
-
-def smooth_image(height: int, width: int, seed: int, cell: int = 8) -> np.ndarray:
-    """A seeded, smooth random image in [0, 1] (cubic-upsampled noise plus faint texture), float32."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.random((height // cell + 2, width // cell + 2)).astype(np.float32)
-    img = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-    img += 0.03 * rng.standard_normal((height, width)).astype(np.float32)
-    img -= img.min()
-    img /= img.max()
-    return (0.02 + 0.96 * img).astype(np.float32)
-
-
-def smooth_pair(height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    return smooth_image(height, width, seed), smooth_image(height, width, seed + 1000, cell=13)
 
 
 def build(name: str):
