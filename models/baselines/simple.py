@@ -1,4 +1,9 @@
-"""Pixel-wise mean and maximum: the two simplest fusion rules (used as sanity baselines)."""
+"""Pixel-level rules: weighted average (``mean``) and max-absolute (``max``).
+
+These are the "weighted average" and "max-absolute" entries of the classical-baseline list. On
+the harness's inputs (intensities in [0, 1], so never negative) the max-absolute rule
+``F = x_i`` with ``i = argmax |x_i|`` is the pixel-wise maximum, hence one entry, ``max``.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +12,20 @@ from ..base import Fuser
 from ..registry import register_fuser
 
 
-@register_fuser("mean", description="pixel-wise average of IR and VIS Y",
-                reference="textbook averaging rule (e.g. VIFB's 'weighted average' with w=0.5)")
+_ZHANG_BLUM = ("Z. Zhang and R. S. Blum, \"A categorization of multiscale-decomposition-based image fusion "
+               "schemes with a performance study for a digital camera application,\" Proceedings of the IEEE, "
+               "vol. 87, no. 8, pp. 1315-1326, 1999")
+
+
+@register_fuser("mean", description="weighted average of IR and VIS Y (w = 0.5 by default)",
+                reference="weighted-average combination rule, as categorised in " + _ZHANG_BLUM,
+                tags=("classical",))
 class MeanFuser(Fuser):
-    """F = w·IR + (1 − w)·VIS_Y (w = 0.5 by default)."""
+    """Weighted average ``F = w·IR + (1 − w)·VIS_Y`` (``weight`` = w, 0.5 by default).
+
+    The classical weighted-average baseline (see Zhang & Blum, Proc. IEEE 87(8), 1999, for the
+    weighted-average and choose-max combination rules); with the default it is the plain mean.
+    """
 
     output_policy = "none (convex combination stays in [0, 1])"
 
@@ -23,10 +38,14 @@ class MeanFuser(Fuser):
         return self.weight * ir + (1.0 - self.weight) * vis_y
 
 
-@register_fuser("max", description="pixel-wise maximum of IR and VIS Y",
-                reference="textbook choose-max rule")
+@register_fuser("max", description="max-absolute (choose-max) rule; equals the pixel-wise maximum on [0, 1]",
+                reference="choose-max (max-absolute) combination rule, as categorised in " + _ZHANG_BLUM,
+                tags=("classical",))
 class MaxFuser(Fuser):
-    """F = max(IR, VIS_Y) per pixel."""
+    """Max-absolute rule: per pixel the input with the larger magnitude, i.e. ``max(IR, VIS_Y)`` on [0, 1].
+
+    Applied to intensities (not to transform coefficients, where ``lp``/``dwt`` use it).
+    """
 
     output_policy = "none (maximum of inputs in [0, 1])"
 

@@ -1,0 +1,128 @@
+"""Generic checks over every registered fuser (timm-style), parametrised at collection time.
+
+Whatever registers itself through ``import models`` (the baselines, DMNet/RED variants, ...) is
+checked here automatically: output shape and dtype, finite values in [0, 1], determinism, odd
+sizes, batch/single consistency, untouched inputs, and a clear ``FuserInputError`` below the
+declared minimum size. Entries tagged ``"heavy"`` are skipped (their tiny variants are checked).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import models
+from models import FuserInputError
+
+from _fuser_images import smooth_pair  # tests/models is on sys.path under pytest
+
+FUSER_NAMES = models.list_fusers()
+SKIP_TAGS = {"heavy": "heavy: covered by its tiny variant"}
+
+
+def build(name: str):
+    spec = models.fuser_spec(name)
+    for tag, reason in SKIP_TAGS.items():
+        if tag in spec.tags:
+            pytest.skip(reason)
+    return models.create_fuser(name)
+
+
+def check_output(out: np.ndarray, shape: tuple[int, ...]) -> None:
+    assert isinstance(out, np.ndarray)
+    assert out.shape == shape
+    assert out.dtype == np.float32
+    assert np.all(np.isfinite(out))
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+
+
+def test_registry_is_not_empty():
+    assert len(FUSER_NAMES) >= 10, FUSER_NAMES
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_spec_metadata(name):
+    spec = models.fuser_spec(name)
+    assert spec.name == name and name == name.lower() and " " not in name
+    assert spec.description.strip(), f"{name}: empty description"
+    assert spec.reference.strip(), f"{name}: empty reference"
+    assert spec.framework.strip(), f"{name}: empty framework"
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_output_contract(name):
+    fuser = build(name)
+    ir, vis = smooth_pair(64, 80)
+    out = fuser.run(ir, vis)
+    check_output(out, ir.shape)
+    assert fuser.name == name
+    assert isinstance(fuser.output_policy, str) and fuser.output_policy
+    json.dumps(fuser.config())  # the result cache key must be serialisable
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_deterministic(name):
+    ir, vis = smooth_pair(48, 72, seed=3)
+    fuser = build(name)
+    first = fuser.run(ir, vis)
+    np.testing.assert_array_equal(fuser.run(ir, vis), first)
+    np.testing.assert_array_equal(build(name).run(ir, vis), first)  # a fresh instance too
+    assert build(name).config_hash() == fuser.config_hash()
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_odd_size(name):
+    fuser = build(name)
+    ir, vis = smooth_pair(333, 517, seed=5)
+    check_output(fuser.run(ir, vis), (333, 517))
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_inputs_are_not_modified(name):
+    fuser = build(name)
+    ir, vis = smooth_pair(40, 56, seed=7)
+    ir0, vis0 = ir.copy(), vis.copy()
+    fuser.run(ir, vis)
+    np.testing.assert_array_equal(ir, ir0)
+    np.testing.assert_array_equal(vis, vis0)
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_batch_matches_single(name):
+    fuser = build(name)
+    pairs = [smooth_pair(40, 52, seed=s) for s in (11, 12)]
+    ir = np.stack([p[0] for p in pairs])
+    vis = np.stack([p[1] for p in pairs])
+    batch = fuser.run_batch(ir, vis)
+    check_output(batch, ir.shape)
+    for i, (a, b) in enumerate(pairs):
+        np.testing.assert_allclose(batch[i], fuser.run(a, b), atol=1e-5, err_msg=f"{name}: batch item {i}")
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_below_min_size_is_a_clear_error(name):
+    fuser = build(name)
+    min_size = fuser.contract.min_size
+    assert isinstance(min_size, int) and min_size >= 1
+    h, w = min_size - 1, min_size + 8
+    ir = np.full((h, w), 0.5, dtype=np.float32)
+    with pytest.raises(FuserInputError) as info:
+        fuser.run(ir, ir.copy())
+    msg = str(info.value)
+    assert f"{h}×{w}" in msg and str(min_size) in msg and name in msg, msg
+    # and the minimum itself is accepted
+    a, b = smooth_pair(min_size, min_size + 3, seed=9)
+    check_output(fuser.run(a, b), a.shape)
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_bad_inputs_are_rejected(name):
+    fuser = build(name)
+    ir, vis = smooth_pair(40, 48)
+    with pytest.raises(FuserInputError, match="shape"):
+        fuser.run(ir, vis[:, :-1])
+    with pytest.raises(FuserInputError, match=r"\[0, 1\]"):
+        fuser.run(ir * 2.0, vis)
+    with pytest.raises(FuserInputError, match="dtype"):
+        fuser.run((ir * 255).astype(np.uint8), vis)
