@@ -266,13 +266,12 @@ def fit(trainer: Trainer, batches: Callable[[str, int], Iterable[dict[str, torch
                 atomic_save_safetensors(trainer.fuser_state_dict(), weights_path,
                                         metadata={"fuser": trainer.fuser_name, "stage": stage,
                                                   "epoch": str(epoch + 1), "step": str(step)})
-                next_stage, next_epoch = (si, epoch + 1) if epoch + 1 < n_epochs else (si + 1, 0)
                 atomic_torch_save({
                     "fuser": trainer.fuser_name, "model": trainer.model.state_dict(),
-                    "optimizer": optimizer.state_dict() if next_stage == si else {},
-                    "scheduler": scheduler.state_dict() if (scheduler is not None and next_stage == si) else None,
-                    "scaler": scaler.state_dict() if (use_amp and next_stage == si) else {},
-                    "rng": torch.get_rng_state(), "stage_index": next_stage, "epoch": next_epoch,
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                    "scaler": scaler.state_dict() if use_amp else {},
+                    "rng": torch.get_rng_state(), "stage_index": si, "epoch": epoch + 1,
                     "step": step, "config": json.dumps(config_to_dict(cfg)),
                 }, state_path)
         saved = None
