@@ -202,29 +202,24 @@ class Fuser(abc.ABC):
                                    f"and the fuser's output policy does not clamp")
         return np.clip(out, 0.0, 1.0)  # only rounding-level excursions (≤ tolerance) reach here
 
-    def run(self, ir: np.ndarray, vis_y: np.ndarray) -> np.ndarray:
-        """Fuse one H×W pair with the contract applied (validate, pad, fuse, crop, check)."""
+    def _apply(self, ir: np.ndarray, vis_y: np.ndarray, ndim: int, fuse_fn, what: str) -> np.ndarray:
         ir = np.asarray(ir)
         vis_y = np.asarray(vis_y)
-        if ir.ndim != 2:
-            raise FuserInputError(f"{self.name}: run() takes H×W arrays, got ir shape {ir.shape}")
+        if ir.ndim != ndim:
+            raise FuserInputError(f"{self.name}: {what}, got ir shape {ir.shape}")
         self.check_inputs(ir, vis_y)
         m = self.contract.pad_multiple
-        out = self.fuse(reflect_pad(ir.astype(np.float32, copy=False), m),
-                        reflect_pad(vis_y.astype(np.float32, copy=False), m))
+        out = fuse_fn(reflect_pad(ir.astype(np.float32, copy=False), m),
+                      reflect_pad(vis_y.astype(np.float32, copy=False), m))
         return self._finish(out, ir.shape)
+
+    def run(self, ir: np.ndarray, vis_y: np.ndarray) -> np.ndarray:
+        """Fuse one H×W pair with the contract applied (validate, pad, fuse, crop, check)."""
+        return self._apply(ir, vis_y, 2, self.fuse, "run() takes H×W arrays")
 
     def run_batch(self, ir: np.ndarray, vis_y: np.ndarray) -> np.ndarray:
         """Fuse a B×H×W batch (all pairs the same size) with the contract applied."""
-        ir = np.asarray(ir)
-        vis_y = np.asarray(vis_y)
-        if ir.ndim != 3:
-            raise FuserInputError(f"{self.name}: run_batch() takes B×H×W arrays, got ir shape {ir.shape}")
-        self.check_inputs(ir, vis_y)
-        m = self.contract.pad_multiple
-        out = self.fuse_batch(reflect_pad(ir.astype(np.float32, copy=False), m),
-                              reflect_pad(vis_y.astype(np.float32, copy=False), m))
-        return self._finish(out, ir.shape)
+        return self._apply(ir, vis_y, 3, self.fuse_batch, "run_batch() takes B×H×W arrays")
 
     def describe(self) -> str:
         return f"{self.name}: {type(self).__name__} ({self.framework}); output: {self.output_policy}"
