@@ -139,7 +139,7 @@ class DMNetFuser(TorchFuser):
         rep = self.load_report
         cfg["dmnet"] = {
             "variant": self.variant, "seed": self.seed, "stretch": self.stretch,
-            "dm_input": self.module.config.dm_input, "feature_timesteps": list(self.module.config.feature_timesteps),
+            "model_config": self.module.config.to_dict(),
             "checkpoint_files": [str(p) for p in self.checkpoint_paths],
             "seeded_random_groups": (rep.seeded_groups if rep is not None else "all"),
             "checkpoint_metadata": (rep.metadata if rep is not None else {}),

@@ -16,7 +16,7 @@ fresh random weights); this adds 21,571,747 parameters to the released configura
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import torch
@@ -85,8 +85,9 @@ class UpSkip(nn.Module):
 
     Level l uses ConvTranspose2d(kernel = stride = 2**l, no bias) → InstanceNorm2d (no affine) → GELU,
     then one shared CSAB; the output is the sum over the 15 maps divided by 75 (as released). The
-    released ``to15`` (960→64, never used) is omitted. The CSAB is held by the parent model as
-    ``upSkip_CSAB`` (its own group in the checkpoint) and passed to :meth:`add`.
+    released ``to15`` (960→64, never used) is omitted. The shared CSAB is the parent model's
+    ``up_skip_csab`` (its own ``upSkip_CSAB`` group in the checkpoint); :meth:`DMNet.diffusion_features`
+    applies it and does the sum.
     """
 
     def __init__(self, level_channels: Sequence[int], dim: int):
@@ -99,11 +100,12 @@ class UpSkip(nn.Module):
         return F.gelu(F.instance_norm(x))
 
 
+@dataclass
 class FeatureNoise:
     """The random draws of one feature pass: γ (B,) and ε (B, 2, H, W) per feature timestep."""
 
-    def __init__(self, gammas: list[torch.Tensor], eps: list[torch.Tensor]):
-        self.gammas, self.eps = gammas, eps
+    gammas: list[torch.Tensor]
+    eps: list[torch.Tensor]
 
 
 def draw_feature_noise(diffusion: GaussianDiffusion, timesteps: Sequence[int], batch: int, shape: tuple[int, int],

@@ -143,14 +143,14 @@ class Stage1Loss(nn.Module):
         vis_hat = m.reconstruct(vis)
         ir_hat = m.reconstruct(ir)
         parts = {
-            "ssim_vis": ssim_loss(vis, vis_hat), "mse_vis": F.mse_loss(vis_hat, vis),
-            "ssim_ir": ssim_loss(ir, ir_hat), "mse_ir": F.mse_loss(ir_hat, ir),
+            "rec_ssim_vis": ssim_loss(vis, vis_hat), "rec_mse_vis": F.mse_loss(vis_hat, vis),
+            "rec_ssim_ir": ssim_loss(ir, ir_hat), "rec_mse_ir": F.mse_loss(ir_hat, ir),
         }
-        loss = (c.rec_ssim_weight * (parts["ssim_vis"] + parts["ssim_ir"])
-                + c.rec_mse_weight * (parts["mse_vis"] + parts["mse_ir"]))
+        loss = (c.rec_ssim_weight * (parts["rec_ssim_vis"] + parts["rec_ssim_ir"])
+                + c.rec_mse_weight * (parts["rec_mse_vis"] + parts["rec_mse_ir"]))
         if c.rec_grad_weight:
-            parts["grad_vis"] = F.l1_loss(spatial_gradient(vis_hat), spatial_gradient(vis))
-            loss = loss + c.rec_grad_weight * parts["grad_vis"]
+            parts["rec_grad_vis"] = F.l1_loss(spatial_gradient(vis_hat), spatial_gradient(vis))
+            loss = loss + c.rec_grad_weight * parts["rec_grad_vis"]
         if c.stage1_train_dm and c.ddpm_weight:
             parts["ddpm"] = m.diffusion.p_losses(torch.cat((vis, ir), dim=1))
             loss = loss + c.ddpm_weight * parts["ddpm"]

@@ -55,7 +55,7 @@ def test_stage1_loss_decreases(runs):
     root, *_ = runs
     _decreases(_losses(root / "s1", "stage1"))
     row = next(csv.DictReader(open(root / "s1" / "losses.csv")))
-    assert {"ssim_vis", "mse_vis", "ssim_ir", "mse_ir", "ddpm", "lr"} <= set(row)
+    assert {"rec_ssim_vis", "rec_mse_vis", "rec_ssim_ir", "rec_mse_ir", "ddpm", "lr"} <= set(row)
 
 
 def test_stage2_loss_decreases(runs):
