@@ -23,7 +23,7 @@ from torch import nn
 
 from ..registry import register_trainer
 from ..training import TrainConfig, Trainer, distributed_context
-from .checkpoint import GROUPS, load_dmnet_weights, project_state_dict, read_checkpoint, load_groups
+from .checkpoint import GROUPS, load_dmnet_weights, load_groups, project_state_dict, read_checkpoint
 from .losses import fusion_gradient_loss, fusion_intensity_loss, spatial_gradient, ssim_loss
 from .model import CONFIGS, DMNet, build_dmnet
 
@@ -196,9 +196,9 @@ class DMNetTrainer(Trainer):
             raise ValueError(f"stage must be one of {sorted(_STAGES)}, got {c.stage!r}")
         if c.dm_init not in ("orthogonal", "default"):
             raise ValueError(f"dm_init must be 'orthogonal' or 'default', got {c.dm_init!r}")
-        for name in ("epochs", "stage1_epochs", "stage2_epochs", "lr_step"):
-            if getattr(c, name) < (0 if name == "epochs" else 1):
-                raise ValueError(f"{name} must be positive, got {getattr(c, name)}")
+        for name, minimum in (("epochs", 0), ("stage1_epochs", 1), ("stage2_epochs", 1), ("lr_step", 1)):
+            if getattr(c, name) < minimum:
+                raise ValueError(f"{name} must be >= {minimum}, got {getattr(c, name)}")
         self.model = build_dmnet(replace(CONFIGS[self.variant], dm_input=c.dm_input), seed=c.seed)
         loaded_dm = False
         if c.init_checkpoint:

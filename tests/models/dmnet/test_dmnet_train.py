@@ -139,6 +139,8 @@ def test_stages_epochs_and_validation():
         assert DMNetTinyTrainer(DMNetTrainConfig(stage="2")).stages() == ["stage2"]
     with pytest.raises(ValueError, match="stage"):
         DMNetTinyTrainer(DMNetTrainConfig(stage="3"))
+    with pytest.raises(ValueError, match="epochs must be >= 0"):
+        DMNetTinyTrainer(DMNetTrainConfig(epochs=-1))
     with pytest.raises(ValueError, match="dm_init"):
         DMNetTinyTrainer(DMNetTrainConfig(dm_init="xavier"))
     with pytest.raises(TypeError):
