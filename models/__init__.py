@@ -7,6 +7,7 @@ from .base import Fuser, FuserInputError, FuserOutputError, InputContract, Torch
 from .registry import (FUSERS, TRAINERS, FuserSpec, UnknownNameError, create_fuser, fuser_spec, list_fusers,
                        register_fuser, register_trainer, trainer_class)
 from . import baselines  # noqa: F401  (registers the classical fusers)
+from . import dmnet  # noqa: F401  (registers dmnet, dmnet-tiny and their trainers)
 
 __all__ = ["Fuser", "TorchFuser", "InputContract", "FuserInputError", "FuserOutputError", "FUSERS",
            "FuserSpec", "UnknownNameError", "create_fuser", "fuser_spec", "list_fusers", "register_fuser",

@@ -148,12 +148,21 @@ class _LossLog:
         os.replace(tmp, path)
 
     def write(self, row: dict[str, Any]) -> None:
-        if self.columns is None:
-            self.columns = list(row)
-            with open(self.path, "w", newline="") as f:
-                csv.DictWriter(f, self.columns).writeheader()
+        if self.columns is None or not set(row) <= set(self.columns):
+            # first row, or a stage that logs other loss parts: widen the header, keep the rows
+            old: list[dict[str, str]] = []
+            if self.columns is not None and self.path.exists():
+                with open(self.path, newline="") as f:
+                    old = list(csv.DictReader(f))
+            self.columns = list(self.columns or []) + [k for k in row if k not in (self.columns or [])]
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, self.columns)
+                w.writeheader()
+                w.writerows(old)
+            os.replace(tmp, self.path)
         with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, self.columns, extrasaction="ignore").writerow(row)
+            csv.DictWriter(f, self.columns).writerow(row)
 
 
 def fit(trainer: Trainer, batches: Callable[[str, int], Iterable[dict[str, torch.Tensor]]], out_dir: str | Path,
