@@ -57,7 +57,6 @@ class UNetConfig:
         return cls(channels=(16, 32), heads=2, groups=4)
 
     def __post_init__(self):
-        c0, c1 = self.channels
         for c in self.channels:
             if c % self.groups or c % self.heads:
                 raise ValueError(f"UNetConfig: every width must be divisible by groups={self.groups} and "
@@ -282,9 +281,6 @@ class UpBlock(nn.Module):
     def _first(self, x: Tensor, skip: Tensor) -> Tensor:
         return self.resnets[0](torch.cat([x, skip], dim=1))
 
-    def _upsample(self, x: Tensor) -> Tensor:
-        return self.upsamplers[0](x)
-
     def forward(self, x: Tensor, skips: Sequence[Tensor], *, reversible: bool, checkpointing: bool) -> Tensor:
         """``skips``: the three skips this block consumes, newest first."""
         h = maybe_checkpoint(self._first, x, skips[0], enabled=checkpointing)
@@ -292,7 +288,7 @@ class UpBlock(nn.Module):
                                params=list(self.parameters()), reversible=reversible)
         out = _merge(x1, x2, self.merge_scale)
         if self.upsamplers is not None:
-            out = maybe_checkpoint(self._upsample, out, enabled=checkpointing)
+            out = maybe_checkpoint(self.upsamplers[0], out, enabled=checkpointing)
         return out
 
 
