@@ -71,7 +71,6 @@ class RevBackProp(torch.autograd.Function):
                 x1, x2 = coupling_forward(c, x1, x2, sides)
         ctx.couplings = couplings
         ctx.n_sides = n_sides
-        ctx.n_params = len(tensors) - n_sides
         ctx.save_for_backward(x1, x2, *tensors)
         return x1, x2
 

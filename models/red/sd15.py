@@ -206,7 +206,8 @@ def read_state_dict(path: Path, keep=None) -> dict[str, Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - re-raised with the file named
-        raise ValueError(f"could not read {path} with torch.load(weights_only=True): {e}") from e
+        raise ValueError(f"could not read {path} with torch.load(weights_only=True) (arbitrary pickles are not "
+                         f"loaded; use the .safetensors release of the same weights): {e}") from e
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
