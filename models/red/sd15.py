@@ -193,8 +193,9 @@ def check_unet_config(config_path: Path, unet: PrunedUNet) -> None:
 
 
 def read_state_dict(path: Path, keep=None) -> dict[str, Tensor]:
-    """Read a ``.safetensors`` (only the keys ``keep(key)`` accepts, to spare memory) or a torch
-    pickle with ``weights_only=True`` (a top-level ``state_dict`` entry is unwrapped)."""
+    """Read a ``.safetensors`` or a torch pickle with ``weights_only=True`` (a top-level ``state_dict``
+    entry is unwrapped). For safetensors, only keys ``keep(key)`` accepts are read, to spare memory;
+    the others map to None so that they are still reported as dropped."""
     if path.suffix == ".safetensors":
         from safetensors import safe_open
 
