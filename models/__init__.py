@@ -8,6 +8,7 @@ from .registry import (FUSERS, TRAINERS, FuserSpec, UnknownNameError, create_fus
                        register_fuser, register_trainer, trainer_class)
 from . import baselines  # noqa: F401  (registers the classical fusers)
 from . import dmnet  # noqa: F401  (registers dmnet, dmnet-tiny and their trainers)
+from . import red  # noqa: F401  (registers red, red-tiny and their trainers)
 
 __all__ = ["Fuser", "TorchFuser", "InputContract", "FuserInputError", "FuserOutputError", "FUSERS",
            "FuserSpec", "UnknownNameError", "create_fuser", "fuser_spec", "list_fusers", "register_fuser",
