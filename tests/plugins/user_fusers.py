@@ -48,6 +48,7 @@ class _ToyNet(nn.Module):
 
 
 @register_fuser("toy-test-net", description="test-only trainable fuser", needs_weights=True, framework="PyTorch",
+                reference="test fixture of tests/benchmark/test_train_cli.py (one 3×3 conv + sigmoid)",
                 tags=("tiny", "test"))
 class ToyFuser(TorchFuser):
     def __init__(self, checkpoint=None, device="cpu"):
