@@ -33,7 +33,9 @@ def rank_marks(values: dict[str, float | None], higher_is_better: bool) -> dict[
     """'best' / 'second' per row key; ties share a mark; undefined values get none."""
     defined = sorted({round(v, 12) for v in values.values() if v is not None and not math.isnan(v)},
                      reverse=higher_is_better)
-    marks = {}
+    marks: dict[str, str] = {}
+    if sum(v is not None and not math.isnan(v) for v in values.values()) < 2:
+        return marks                     # nothing to compare against
     for k, v in values.items():
         if v is None or math.isnan(v):
             continue
