@@ -1,0 +1,418 @@
+"""Shared numerical building blocks of :mod:`metrics` (the single home of all of them).
+
+Everything here is vectorised numpy/scipy-free code that reproduces the exact semantics of the
+MATLAB / OpenCV / PIL / PyTorch operations the reference implementations rely on (spec
+``metrics.md`` sections 3 and 6):
+
+* input validation (shapes, dtype, NaN/Inf, 0-255 range, minimum sizes);
+* MATLAB rounding (half away from zero) and uint8 saturation arithmetic;
+* the three colour-to-grey rules (MATLAB ``rgb2gray``, OpenCV float ``cvtColor``, PIL ``convert('L')``);
+* MATLAB ``fspecial('gaussian')``, separable 'valid'/'same' correlation (``filter2``), exact box sums,
+  MATLAB ``conv2`` with its tap accumulation order, Sobel filters with zero or replicated borders;
+* MATLAB ``gradient``; 256-bin and 256x256 histograms and entropies; Pearson correlation (``corr2``);
+* the two 2x2 down-sampling rules (MATLAB ``imfilter(ones(2)/4, 'symmetric')`` + ``1:2:end`` and
+  PyTorch ``avg_pool2d`` with ``padding = size % 2``).
+
+No Python loop here runs over pixels, windows or histogram bins; the only loops run over the (at most
+nine) taps of a 3x3 kernel, where the accumulation order is the point.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._errors import (
+    ImageTooSmallError,
+    InputRangeWarning,
+    MetricInputError,
+    QuantizationWarning,
+)
+
+EPS = float(np.finfo(np.float64).eps)  # MATLAB eps = 2.220446049250313e-16
+
+# MATLAB rgb2gray: first row of inv([1 0.956 0.621; 1 -0.272 -0.647; 1 -1.106 1.703]).
+MATLAB_GREY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+# OpenCV cvtColor(BGR2GRAY) on float32 images: single-precision BT.601 weights.
+OPENCV_GREY_WEIGHTS = (np.float32(0.299), np.float32(0.587), np.float32(0.114))
+# PIL Image.convert('L'): ITU-R 601-2 luma in 16-bit fixed point, rounded.
+PIL_GREY_WEIGHTS = (19595, 38470, 7471)
+
+IMAGE_NAMES = ("fused", "ir", "vis")
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckedImage:
+    """A validated input image.
+
+    ``data`` is float64, C-contiguous, H x W or H x W x 3, values in [0, 255]; ``integer`` tells
+    whether every value is an integer (always true for uint8 input), i.e. whether the image is
+    exactly what an 8-bit file would hold.
+    """
+
+    name: str
+    data: np.ndarray
+    integer: bool
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.data.ndim == 2 else self.data.shape[2]
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        return self.data.shape[0], self.data.shape[1]
+
+    def channel(self, k: int) -> "CheckedImage":
+        """Channel ``k`` of a colour image (the image itself when it is grey)."""
+        if self.data.ndim == 2:
+            return self
+        return CheckedImage(self.name, np.ascontiguousarray(self.data[:, :, k]), self.integer)
+
+
+def check_image(x, name: str) -> CheckedImage:
+    """Validate one input image and return it as a :class:`CheckedImage`.
+
+    Accepted: array-likes of dtype uint8 (or another integer type with values in 0-255) or float
+    with values in [0, 255], shaped H x W, H x W x 1 or H x W x 3 (RGB order).
+    """
+    a = np.asarray(x)
+    kind = a.dtype.kind
+    if kind not in "uif":
+        raise MetricInputError(
+            f"{name}: unsupported dtype {a.dtype}; expected uint8 or float with values in 0-255")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 3 and a.shape[2] != 3:
+        hint = " (RGBA? drop the alpha channel)" if a.shape[2] == 4 else ""
+        raise MetricInputError(
+            f"{name}: expected H x W or H x W x 3 (RGB), got shape {a.shape}{hint}")
+    if a.ndim not in (2, 3):
+        raise MetricInputError(
+            f"{name}: expected a 2-D (H x W) or 3-D (H x W x 3) array, got shape {a.shape}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise MetricInputError(f"{name}: empty image, shape {a.shape}")
+    if kind == "f":
+        finite = np.isfinite(a)
+        if not finite.all():
+            n_nan = int(np.isnan(a).sum())
+            n_inf = int(a.size - finite.sum() - n_nan)
+            raise MetricInputError(
+                f"{name}: contains {n_nan} NaN and {n_inf} infinite values; metrics need finite "
+                f"grey levels in [0, 255]")
+    if a.dtype != np.uint8:
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0.0 or hi > 255.0:
+            hint = ""
+            if kind == "f" and lo >= -1.0 and hi <= 1.0:
+                hint = "; it looks like [-1, 1] data: map it to [0, 255] first"
+            elif kind == "f":
+                hint = ("; metrics expect the 0-255 grey-level scale (scale [0, 1] data by 255, "
+                        "clip out-of-range values before saving as a real fuser output would)")
+            raise MetricInputError(
+                f"{name}: values outside [0, 255] (min {lo:g}, max {hi:g}){hint}")
+    data = np.ascontiguousarray(a, dtype=np.float64)
+    if kind == "f":
+        integer = bool(np.array_equal(data, np.floor(data)))
+    else:
+        integer = True
+    return CheckedImage(name, data, integer)
+
+
+def check_triplet(fused, ir, vis) -> tuple[CheckedImage, CheckedImage, CheckedImage]:
+    """Validate ``fused``, ``ir`` and ``vis`` and check that their spatial sizes agree."""
+    imgs = tuple(check_image(x, n) for x, n in zip((fused, ir, vis), IMAGE_NAMES))
+    if len({im.hw for im in imgs}) != 1:
+        desc = ", ".join(f"{im.name} has shape {im.data.shape}" for im in imgs)
+        raise MetricInputError(
+            f"image sizes differ: {desc}; fused, ir and vis must have the same height and width")
+    if all(not im.integer for im in imgs) and max(float(im.data.max()) for im in imgs) <= 1.0:
+        warnings.warn(
+            "all three images are float with values <= 1; metrics expect the 0-255 scale: "
+            "multiply [0, 1] data by 255", InputRangeWarning, stacklevel=3)
+    return imgs  # type: ignore[return-value]
+
+
+def check_min_size(hw: tuple[int, int], minimum: int, what: str) -> None:
+    """Raise :class:`ImageTooSmallError` unless both image sides are >= ``minimum``."""
+    if min(hw) < minimum:
+        raise ImageTooSmallError(
+            f"{what} needs images of at least {minimum} x {minimum} pixels (smaller side >= "
+            f"{minimum}), got {hw[0]} x {hw[1]}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Rounding and 8-bit arithmetic
+# --------------------------------------------------------------------------------------------------
+def matlab_round(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``round``: half away from zero (numpy's ``round`` is half to even)."""
+    a = np.abs(x)
+    r = np.floor(a)
+    r += (a - r) >= 0.5  # a - floor(a) is exact, so the tie test is exact
+    return np.copysign(r, x)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``uint8(x)`` on doubles: round half away from zero, saturate to [0, 255] (as float64)."""
+    return np.clip(matlab_round(x), 0.0, 255.0)
+
+
+def levels(img: CheckedImage | np.ndarray, integer: bool | None = None, what: str = "") -> np.ndarray:
+    """Grey levels 0..255 as an ``intp`` array, for histogram indexing.
+
+    Integer-valued data are used as they are. Non-integer float data are rounded with MATLAB
+    ``uint8()`` semantics and a :class:`QuantizationWarning` is emitted.
+    """
+    if isinstance(img, CheckedImage):
+        data, integer = img.data, img.integer
+    else:
+        data = img
+        if integer is None:
+            integer = bool(np.array_equal(data, np.floor(data)))
+    if not integer:
+        warnings.warn(
+            f"{what or 'histogram metric'}: non-integer float input rounded to 8-bit grey levels "
+            f"(MATLAB uint8 semantics), as the reference code only ever sees 8-bit images",
+            QuantizationWarning, stacklevel=3)
+        data = to_uint8(data)
+    return data.astype(np.intp)
+
+
+# --------------------------------------------------------------------------------------------------
+# Colour to grey
+# --------------------------------------------------------------------------------------------------
+def rgb2gray_matlab(rgb: np.ndarray, *, as_uint8: bool = True) -> np.ndarray:
+    """MATLAB ``rgb2gray``.
+
+    For uint8 images (``as_uint8=True``) the weighted sum is computed in double, rounded half away
+    from zero and saturated; for double images (``as_uint8=False``) it is returned unrounded. The
+    sum is accumulated R, G, B in that order.
+    """
+    wr, wg, wb = MATLAB_GREY_WEIGHTS
+    g = rgb[:, :, 0] * wr
+    g += rgb[:, :, 1] * wg
+    g += rgb[:, :, 2] * wb
+    return to_uint8(g) if as_uint8 else g
+
+
+def rgb2gray_opencv_f32(rgb: np.ndarray) -> np.ndarray:
+    """OpenCV ``cvtColor(BGR2GRAY)`` on a float32 image, returned as float32.
+
+    OpenCV's vectorised kernel evaluates ``fma(R, 0.299f, fma(B, 0.114f, G * 0.587f))`` in single
+    precision. Products of an 8-bit value with a float32 weight, and their sums, are exact in
+    float64, so rounding to float32 at the same three places reproduces it bit for bit (checked
+    against OpenCV on all 2**24 colours; OpenCV's scalar tail loop, used for the last < 16 pixels of
+    an image whose pixel count is not a multiple of 16, can differ in the last bit).
+    """
+    wr, wg, wb = (np.float64(w) for w in OPENCV_GREY_WEIGHTS)
+    r = rgb[:, :, 0].astype(np.float32).astype(np.float64)
+    g = rgb[:, :, 1].astype(np.float32).astype(np.float64)
+    b = rgb[:, :, 2].astype(np.float32).astype(np.float64)
+    t = (g * wg).astype(np.float32).astype(np.float64)
+    t = (b * wb + t).astype(np.float32).astype(np.float64)
+    return (r * wr + t).astype(np.float32)
+
+
+def rgb2gray_pil(rgb: np.ndarray) -> np.ndarray:
+    """PIL ``Image.convert('L')`` on 8-bit RGB: ``(19595 R + 38470 G + 7471 B + 32768) >> 16``."""
+    q = rgb.astype(np.int64)
+    wr, wg, wb = PIL_GREY_WEIGHTS
+    return ((wr * q[:, :, 0] + wg * q[:, :, 1] + wb * q[:, :, 2] + 32768) >> 16).astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------------
+# Windows
+# --------------------------------------------------------------------------------------------------
+def fspecial_gaussian(n: int, sigma: float) -> np.ndarray:
+    """MATLAB ``fspecial('gaussian', n, sigma)`` (with its eps*max truncation), 2-D."""
+    r = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    h = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2.0 * sigma * sigma))
+    h[h < EPS * h.max()] = 0.0
+    return h / h.sum()
+
+
+def gaussian_factor(n: int, sigma: float) -> np.ndarray:
+    """1-D factor ``g`` with ``outer(g, g) == fspecial_gaussian(n, sigma)`` to rounding error.
+
+    Raises if ``fspecial`` would truncate entries (then the window would not be separable).
+    """
+    r = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    g = np.exp(-(r * r) / (2.0 * sigma * sigma))
+    if g[0] * g[0] < EPS:  # the corner entry relative to the centre (= 1)
+        raise RuntimeError(f"fspecial('gaussian', {n}, {sigma}) truncates; not separable")
+    return g / g.sum()
+
+
+# --------------------------------------------------------------------------------------------------
+# Separable correlation (banded matrix products: BLAS speed, no per-pixel Python loop)
+# --------------------------------------------------------------------------------------------------
+_BLOCK = 16
+
+
+def _band(g: np.ndarray, block: int, step: int) -> np.ndarray:
+    n = g.size
+    span = (block - 1) * step + n
+    t = np.zeros((span, block))
+    for j in range(block):  # loop over the block's outputs (at most 16), not over pixels
+        t[j * step:j * step + n, j] = g
+    return t
+
+
+def correlate1d_valid(x: np.ndarray, g: np.ndarray, axis: int, step: int = 1) -> np.ndarray:
+    """'valid' 1-D correlation of a 2-D array along ``axis``, keeping every ``step``-th output.
+
+    ``out[i] = sum_k g[k] * x[i*step + k]`` for the positions where the kernel fits. Implemented as
+    a batched product with a banded matrix; with integer (or dyadic) data and an integer kernel the
+    sums are exact.
+    """
+    n = g.size
+    length = x.shape[axis]
+    if length < n:
+        raise ValueError(f"correlate1d_valid: length {length} < kernel {n}")
+    nout = (length - n) // step + 1
+    block = min(_BLOCK, nout)
+    nb = -(-nout // block)
+    need = (nb * block - 1) * step + n
+    span = (block - 1) * step + n
+    if axis == 1:
+        xp = np.ascontiguousarray(x) if need <= length else np.pad(x, ((0, 0), (0, need - length)))
+        s0, s1 = xp.strides
+        win = as_strided(xp, shape=(xp.shape[0], nb, span), strides=(s0, block * step * s1, s1),
+                         writeable=False)
+        out = np.matmul(win, _band(g, block, step)).reshape(xp.shape[0], nb * block)
+        return out[:, :nout]
+    xp = np.ascontiguousarray(x) if need <= length else np.pad(x, ((0, need - length), (0, 0)))
+    s0, s1 = xp.strides
+    win = as_strided(xp, shape=(nb, span, xp.shape[1]), strides=(block * step * s0, s0, s1),
+                     writeable=False)
+    out = np.matmul(_band(g, block, step).T, win).reshape(nb * block, xp.shape[1])
+    return out[:nout]
+
+
+def correlate_valid(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
+    """2-D 'valid' correlation with the separable window ``outer(g, g)`` (MATLAB ``filter2(w, x,
+    'valid')``), optionally keeping rows/columns 0, step, 2*step, ... of the result."""
+    return correlate1d_valid(correlate1d_valid(x, g, 1, step), g, 0, step)
+
+
+def correlate_same_zero(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
+    """2-D 'same' correlation with ``outer(g, g)`` and zero padding of ``len(g) // 2`` on every side
+    (PyTorch ``conv2d(x, w, padding=len(g)//2)``), optionally sub-sampled by ``step``."""
+    p = g.size // 2
+    return correlate_valid(np.pad(x, p), g, step)
+
+
+def box_sum_valid(x: np.ndarray, n: int) -> np.ndarray:
+    """Sum over every n x n window that fits ('valid'). Exact for integer or dyadic data."""
+    return correlate_valid(x, np.ones(n))
+
+
+# --------------------------------------------------------------------------------------------------
+# 3x3 kernels: MATLAB conv2 order, Sobel
+# --------------------------------------------------------------------------------------------------
+SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # h3 (spec 3.2)
+SOBEL_Y = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # h1 = fspecial('sobel')
+
+
+def conv2_same_matlab(p: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """MATLAB ``conv2(p, h, 'same')`` for an odd kernel, with MATLAB's accumulation order.
+
+    The full convolution is accumulated kernel element by kernel element in column-major order
+    (row index fastest), each tap adding ``h[r, c] * p`` shifted by ``(r, c)`` into a zero array;
+    then the central part is cropped. On non-integer data this order decides ties such as
+    ``Sx == 0`` in Qabf (spec 4.9).
+    """
+    m, n = p.shape
+    kr, kc = h.shape
+    z = np.zeros((m + kr - 1, n + kc - 1))
+    for c in range(kc):  # loop over the (<= 9) taps, not over pixels
+        for r in range(kr):
+            if h[r, c] != 0.0:
+                z[r:r + m, c:c + n] += h[r, c] * p
+    r0, c0 = (kr - 1) // 2, (kc - 1) // 2
+    return z[r0:r0 + m, c0:c0 + n]
+
+
+def sobel(p: np.ndarray, border: str = "zero", *, exact_order: bool = False
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Sobel responses ``(Sx, Sy) = (conv2(p, h3, 'same'), conv2(p, h1, 'same'))``.
+
+    ``border="zero"`` pads with zeros (MATLAB ``conv2``); ``border="edge"`` replicates the border
+    (MATLAB ``imfilter(..., 'replicate')``; the correlation used there only flips the signs, which
+    no metric sees). With ``exact_order=True`` (zero border only) the taps are accumulated in
+    MATLAB's ``conv2`` order (see :func:`conv2_same_matlab`), which matters for non-integer data;
+    otherwise a separable form is used, which is exact for integer data.
+    """
+    if exact_order:
+        if border != "zero":
+            raise ValueError("exact_order requires border='zero'")
+        return conv2_same_matlab(p, SOBEL_X), conv2_same_matlab(p, SOBEL_Y)
+    pp = np.pad(p, 1, mode="constant" if border == "zero" else "edge")
+    v = pp[:-2] + 2.0 * pp[1:-1] + pp[2:]            # [1 2 1] down the rows
+    sx = v[:, :-2] - v[:, 2:]                        # conv with [-1 0 1] along the columns
+    hs = pp[:, :-2] + 2.0 * pp[:, 1:-1] + pp[:, 2:]  # [1 2 1] along the columns
+    sy = hs[2:] - hs[:-2]
+    return sx, sy
+
+
+# --------------------------------------------------------------------------------------------------
+# Gradient, pooling
+# --------------------------------------------------------------------------------------------------
+def gradient_matlab(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MATLAB ``[gx, gy] = gradient(x)``: central differences inside, one-sided at the borders."""
+    gy, gx = np.gradient(x)
+    return gx, gy
+
+
+def mean2x2_symmetric_decimate(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``y = imfilter(x, ones(2)/4, 'symmetric', 'same'); y = y(1:2:end, 1:2:end)``.
+
+    The even kernel is anchored at element (1,1), so ``y(i,j) = mean(x(i:i+1, j:j+1))`` with the
+    last row/column mirrored (repeated) beyond the bottom/right border.
+    """
+    m, n = x.shape
+    xp = np.pad(x, ((0, m % 2), (0, n % 2)), mode="edge")
+    return (xp[0::2, 0::2] + xp[1::2, 0::2] + xp[0::2, 1::2] + xp[1::2, 1::2]) * 0.25
+
+
+def avg_pool2_zero_pad(x: np.ndarray) -> np.ndarray:
+    """PyTorch ``avg_pool2d(x, 2, padding=[s % 2 for s in x.shape])`` (zeros counted in the mean)."""
+    m, n = x.shape
+    pm, pn = m % 2, n % 2
+    xp = np.pad(x, ((pm, pm), (pn, pn)))
+    oh, ow = (m + 2 * pm - 2) // 2 + 1, (n + 2 * pn - 2) // 2 + 1
+    xp = xp[:2 * oh, :2 * ow]
+    return (xp[0::2, 0::2] + xp[1::2, 0::2] + xp[0::2, 1::2] + xp[1::2, 1::2]) * 0.25
+
+
+# --------------------------------------------------------------------------------------------------
+# Histograms, entropies, correlation
+# --------------------------------------------------------------------------------------------------
+def hist256(q: np.ndarray) -> np.ndarray:
+    """256-bin histogram of grey levels 0..255 (``imhist`` of a uint8 image)."""
+    return np.bincount(q.ravel(), minlength=256)
+
+
+def joint_hist256(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """256 x 256 joint histogram ``h[a, b]`` of two grey-level arrays (one ``bincount``)."""
+    return np.bincount((a * 256 + b).ravel(), minlength=65536).reshape(256, 256)
+
+
+def entropy(counts: np.ndarray, base: float = 2.0) -> float:
+    """Shannon entropy ``-sum p log p`` of a histogram (empty bins skipped), in log-``base`` units."""
+    c = counts[counts > 0].astype(np.float64)
+    p = c / c.sum()
+    return float(-(p * np.log(p)).sum() / np.log(base))
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """MATLAB ``corr2``: Pearson r over all elements; NaN when either image is constant."""
+    xc = x.ravel() - x.mean()
+    yc = y.ravel() - y.mean()
+    den = np.sqrt(np.dot(xc, xc) * np.dot(yc, yc))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.float64(np.dot(xc, yc)) / den)

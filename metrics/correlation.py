@@ -1,0 +1,93 @@
+"""Correlation metrics: CC (correlation coefficient) and SCD (sum of correlations of differences)."""
+from __future__ import annotations
+
+from ._evaluate import evaluate, vifb_mean
+from ._primitives import pearson, rgb2gray_matlab
+from .conventions import DEFAULT_CONVENTION, Triplet
+
+__all__ = ["cc", "scd"]
+
+
+def _sources(t: Triplet):
+    """(A, B, F) as the formula sees them: grey 0-255 (tang2022: im2double, i.e. /255).
+
+    Under ``vifb`` these are the per-channel images of VIFB's loop; a source that is still RGB in
+    the single-call case (grey fused image) is converted with MATLAB ``rgb2gray``, as the
+    tang2023 formula borrowed here expects grey input.
+    """
+    if t.convention == "vifb":
+        def grey(im):
+            return rgb2gray_matlab(im.data, as_uint8=im.integer) if im.channels == 3 else im.data
+        return grey(t.a), grey(t.b), grey(t.f)
+    a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
+    if t.convention == "tang2022":
+        return a / 255.0, b / 255.0, f / 255.0
+    return a, b, f
+
+
+def _cc_call(t: Triplet) -> float:
+    a, b, f = _sources(t)
+    return (pearson(a, f) + pearson(b, f)) / 2.0
+
+
+def _cc_impl(t: Triplet) -> float:
+    return vifb_mean(t, _cc_call) if t.convention == "vifb" else _cc_call(t)
+
+
+def cc(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
+    """Correlation coefficient CC = (r(IR, F) + r(VIS, F)) / 2 (higher is better, -1..1).
+
+    r is the Pearson correlation over all pixels (MATLAB ``corr2``) (Shah, Merchant, Desai,
+    "Multifocus and multispectral image fusion based on pixel significance using multiresolution
+    decomposition", Signal, Image and Video Processing 7(1), 2013).
+
+    Parameters
+    ----------
+    fused, ir, vis : ndarray
+        H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width.
+    convention : str, keyword-only
+        ``tang2023`` (Tang ``CC_evaluation.m``; its ``B - mean(A)`` typo is harmless and not
+        reproduced), ``tang2022`` (same on /255 data, identical), ``cddfuse``, ``ivifzoo``: on
+        the convention's grey images. ``vifb`` has no CC: the tang2023 formula inside VIFB's
+        channel loop (effective source ``tang2023``).
+
+    Returns
+    -------
+    float
+        The mean of the two correlations. NaN (the reference value, with an
+        ``UndefinedValueWarning``) when the fused image or a source is constant.
+    """
+    return evaluate("CC", _cc_impl, fused, ir, vis, convention)
+
+
+def _scd_call(t: Triplet) -> float:
+    a, b, f = _sources(t)
+    return pearson(f - b, a) + pearson(f - a, b)
+
+
+def _scd_impl(t: Triplet) -> float:
+    return vifb_mean(t, _scd_call) if t.convention == "vifb" else _scd_call(t)
+
+
+def scd(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
+    """Sum of the correlations of differences SCD = r(F - VIS, IR) + r(F - IR, VIS) (higher is better).
+
+    Aslantas & Bendes, "A new image quality metric for image fusion: the sum of the correlations
+    of differences", AEU Int. J. Electron. Commun. 69(12), 2015. Not torchmetrics'
+    ``SpatialCorrelationCoefficient``.
+
+    Parameters
+    ----------
+    fused, ir, vis : ndarray
+        H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width.
+    convention : str, keyword-only
+        Identical formula under ``tang2023`` (``analysis_SCD.m``), ``tang2022`` (/255 data),
+        ``cddfuse`` and ``ivifzoo``; ``vifb`` borrows it inside its channel loop.
+
+    Returns
+    -------
+    float
+        SCD in -2..2. NaN (reference value, ``UndefinedValueWarning``) when a source or a
+        difference image is constant, e.g. fused == IR.
+    """
+    return evaluate("SCD", _scd_impl, fused, ir, vis, convention)
