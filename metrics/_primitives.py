@@ -33,8 +33,11 @@ from ._errors import (
 
 EPS = float(np.finfo(np.float64).eps)  # MATLAB eps = 2.220446049250313e-16
 
-# MATLAB rgb2gray: first row of inv([1 0.956 0.621; 1 -0.272 -0.647; 1 -1.106 1.703]).
-MATLAB_GREY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+# MATLAB rgb2gray: first row of inv([1 0.956 0.621; 1 -0.272 -0.647; 1 -1.106 1.703]), bit for bit
+# as reference LAPACK (dgetrf + dgetri, no FMA) computes it; printed to 15 digits these are the
+# familiar 0.298936021293775, 0.587043074451121, 0.114020904255103. The last bits matter only for
+# unrounded conversions of double data (VIFB's Qabf), where they decide exact ties.
+MATLAB_GREY_WEIGHTS = (0.2989360212937755, 0.5870430744511212, 0.1140209042551033)
 # OpenCV cvtColor(BGR2GRAY) on float32 images: single-precision BT.601 weights.
 OPENCV_GREY_WEIGHTS = (np.float32(0.299), np.float32(0.587), np.float32(0.114))
 # PIL Image.convert('L'): ITU-R 601-2 luma in 16-bit fixed point, rounded.
@@ -190,7 +193,8 @@ def rgb2gray_matlab(rgb: np.ndarray, *, as_uint8: bool = True) -> np.ndarray:
 
     For uint8 images (``as_uint8=True``) the weighted sum is computed in double, rounded half away
     from zero and saturated; for double images (``as_uint8=False``) it is returned unrounded. The
-    sum is accumulated R, G, B in that order.
+    sum is accumulated R, G, B in that order without fused multiply-adds (the order of a reference
+    BLAS ``dgemv``), which reproduces MATLAB/Octave to the last bit.
     """
     wr, wg, wb = MATLAB_GREY_WEIGHTS
     g = rgb[:, :, 0] * wr
@@ -251,59 +255,107 @@ def gaussian_factor(n: int, sigma: float) -> np.ndarray:
 # Separable correlation (banded matrix products: BLAS speed, no per-pixel Python loop)
 # --------------------------------------------------------------------------------------------------
 _BLOCK = 16
+_BAND_CACHE: dict = {}
 
 
 def _band(g: np.ndarray, block: int, step: int) -> np.ndarray:
-    n = g.size
-    span = (block - 1) * step + n
-    t = np.zeros((span, block))
-    for j in range(block):  # loop over the block's outputs (at most 16), not over pixels
-        t[j * step:j * step + n, j] = g
+    """Banded (span x block) matrix whose column j holds ``g`` at rows j*step .. j*step+len(g)-1."""
+    key = (g.tobytes(), block, step)
+    t = _BAND_CACHE.get(key)
+    if t is None:
+        n = g.size
+        t = np.zeros(((block - 1) * step + n, block))
+        for j in range(block):  # loop over the block's outputs (at most 16), not over pixels
+            t[j * step:j * step + n, j] = g
+        if len(_BAND_CACHE) > 256:
+            _BAND_CACHE.clear()
+        _BAND_CACHE[key] = t
     return t
 
 
-def correlate1d_valid(x: np.ndarray, g: np.ndarray, axis: int, step: int = 1) -> np.ndarray:
-    """'valid' 1-D correlation of a 2-D array along ``axis``, keeping every ``step``-th output.
+def _windows(x: np.ndarray, axis: int, nb: int, span: int, hop: int) -> np.ndarray:
+    """Read-only overlapping windows of ``span`` samples every ``hop`` along ``axis`` (-1 or -2):
+    shape (..., R, nb, span) for axis -1, (..., nb, span, C) for axis -2."""
+    st = x.strides
+    if axis == -1:
+        shape = x.shape[:-1] + (nb, span)
+        strides = st[:-1] + (hop * st[-1], st[-1])
+    else:
+        shape = x.shape[:-2] + (nb, span, x.shape[-1])
+        strides = st[:-2] + (hop * st[-2], st[-2], st[-1])
+    return as_strided(x, shape=shape, strides=strides, writeable=False)
 
-    ``out[i] = sum_k g[k] * x[i*step + k]`` for the positions where the kernel fits. Implemented as
-    a batched product with a banded matrix; with integer (or dyadic) data and an integer kernel the
-    sums are exact.
+
+def correlate1d_valid(x: np.ndarray, g: np.ndarray, axis: int, step: int = 1) -> np.ndarray:
+    """'valid' 1-D correlation along ``axis`` (-1: columns, -2: rows; leading axes are a batch),
+    keeping every ``step``-th output: ``out[i] = sum_k g[k] * x[i*step + k]``.
+
+    Implemented as batched products with a banded matrix (BLAS speed, no loop over pixels). With
+    integer (or dyadic) data and an integer kernel the sums are exact.
     """
+    axis = axis - x.ndim if axis >= 0 else axis
     n = g.size
     length = x.shape[axis]
     if length < n:
         raise ValueError(f"correlate1d_valid: length {length} < kernel {n}")
     nout = (length - n) // step + 1
     block = min(_BLOCK, nout)
-    nb = -(-nout // block)
-    need = (nb * block - 1) * step + n
-    span = (block - 1) * step + n
-    if axis == 1:
-        xp = np.ascontiguousarray(x) if need <= length else np.pad(x, ((0, 0), (0, need - length)))
-        s0, s1 = xp.strides
-        win = as_strided(xp, shape=(xp.shape[0], nb, span), strides=(s0, block * step * s1, s1),
-                         writeable=False)
-        out = np.matmul(win, _band(g, block, step)).reshape(xp.shape[0], nb * block)
-        return out[:, :nout]
-    xp = np.ascontiguousarray(x) if need <= length else np.pad(x, ((0, need - length), (0, 0)))
-    s0, s1 = xp.strides
-    win = as_strided(xp, shape=(nb, span, xp.shape[1]), strides=(block * step * s0, s0, s1),
-                     writeable=False)
-    out = np.matmul(_band(g, block, step).T, win).reshape(nb * block, xp.shape[1])
-    return out[:nout]
+    nb, rest = divmod(nout, block)
+    parts = []
+    for count, nblk, start in ((block, nb, 0), (rest, 1, nb * block * step)):
+        if count == 0 or nblk == 0:
+            continue
+        span = (count - 1) * step + n
+        sub = x[..., start:] if axis == -1 else x[..., start:, :]
+        win = _windows(sub, axis, nblk, span, count * step)
+        t = _band(g, count, step)
+        if axis == -1:
+            out = np.matmul(win, t)
+            parts.append(out.reshape(out.shape[:-2] + (nblk * count,)))
+        else:
+            out = np.matmul(t.T, win)
+            parts.append(out.reshape(out.shape[:-3] + (nblk * count, out.shape[-1])))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
 
 def correlate_valid(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
     """2-D 'valid' correlation with the separable window ``outer(g, g)`` (MATLAB ``filter2(w, x,
-    'valid')``), optionally keeping rows/columns 0, step, 2*step, ... of the result."""
-    return correlate1d_valid(correlate1d_valid(x, g, 1, step), g, 0, step)
+    'valid')``) over the last two axes, optionally keeping rows/columns 0, step, 2*step, ...
+
+    Both 1-D passes run along the second-to-last axis (the fast case of the banded products) with
+    a transpose copy in between; the result is returned as a (possibly non-contiguous) view.
+    """
+    v = correlate1d_valid(x, g, -2, step)
+    h = correlate1d_valid(np.ascontiguousarray(np.swapaxes(v, -1, -2)), g, -2, step)
+    return np.swapaxes(h, -1, -2)
+
+
+def correlate_valid_t(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """:func:`correlate_valid` of a stack ``x`` (..., R, C), returned **transposed** as
+    (..., C', R').
+
+    Both passes run along the second-to-last axis, where the banded products are fastest; the
+    single transpose copy in between is cheaper than a pass along the contiguous axis. Callers
+    that only combine the results elementwise and sum them can work on the transposed layout.
+    """
+    v = correlate1d_valid(x, g, -2)
+    return correlate1d_valid(np.ascontiguousarray(np.swapaxes(v, -1, -2)), g, -2)
 
 
 def correlate_same_zero(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
     """2-D 'same' correlation with ``outer(g, g)`` and zero padding of ``len(g) // 2`` on every side
     (PyTorch ``conv2d(x, w, padding=len(g)//2)``), optionally sub-sampled by ``step``."""
     p = g.size // 2
-    return correlate_valid(np.pad(x, p), g, step)
+    pad = [(0, 0)] * (x.ndim - 2) + [(p, p), (p, p)]
+    return correlate_valid(np.pad(x, pad), g, step)
+
+
+def row_strips(n_out: int, width: int, target: int = 1 << 15):
+    """Split ``n_out`` output rows into strips of about ``target`` elements per row block, so that
+    the temporaries of a per-strip computation stay in cache. Yields (start, stop)."""
+    rows = max(4, target // max(width, 1))
+    for i0 in range(0, n_out, rows):
+        yield i0, min(n_out, i0 + rows)
 
 
 def box_sum_valid(x: np.ndarray, n: int) -> np.ndarray:
@@ -318,23 +370,46 @@ SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # h3
 SOBEL_Y = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # h1 = fspecial('sobel')
 
 
-def conv2_same_matlab(p: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """MATLAB ``conv2(p, h, 'same')`` for an odd kernel, with MATLAB's accumulation order.
+def conv2_valid_matlab(pp: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """True 2-D convolution of an already zero-padded array, 'valid' part, accumulated in MATLAB's
+    ``conv2`` order.
 
-    The full convolution is accumulated kernel element by kernel element in column-major order
-    (row index fastest), each tap adding ``h[r, c] * p`` shifted by ``(r, c)`` into a zero array;
-    then the central part is cropped. On non-integer data this order decides ties such as
-    ``Sx == 0`` in Qabf (spec 4.9).
+    ``conv2(p, h, 'same')`` for an odd kernel equals this applied to ``p`` zero-padded by
+    ``(kr-1)//2`` rows and ``(kc-1)//2`` columns. Every output accumulates ``h[r, c] * p`` over the
+    kernel elements in column-major order (row index fastest), starting from 0. On non-integer data
+    this order decides ties such as ``Sx == 0`` in Qabf (spec 4.9); zero taps add exact zeros and
+    are skipped.
     """
-    m, n = p.shape
     kr, kc = h.shape
-    z = np.zeros((m + kr - 1, n + kc - 1))
+    m, n = pp.shape[0] - kr + 1, pp.shape[1] - kc + 1
+    out = np.zeros((m, n))
     for c in range(kc):  # loop over the (<= 9) taps, not over pixels
         for r in range(kr):
             if h[r, c] != 0.0:
-                z[r:r + m, c:c + n] += h[r, c] * p
-    r0, c0 = (kr - 1) // 2, (kc - 1) // 2
-    return z[r0:r0 + m, c0:c0 + n]
+                out += h[r, c] * pp[kr - 1 - r:kr - 1 - r + m, kc - 1 - c:kc - 1 - c + n]
+    return out
+
+
+def conv2_same_matlab(p: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """MATLAB ``conv2(p, h, 'same')`` for an odd kernel, with MATLAB's accumulation order."""
+    kr, kc = h.shape
+    return conv2_valid_matlab(np.pad(p, ((kr // 2, kr // 2), (kc // 2, kc // 2))), h)
+
+
+def sobel_valid(pp: np.ndarray, *, exact_order: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Sobel responses ``(Sx, Sy)`` of a padded array, valid part: with ``pp`` = ``p`` padded by one
+    pixel (zeros, or replicated edges) this is ``(conv2(p, h3, 'same'), conv2(p, h1, 'same'))``.
+
+    ``exact_order=True`` accumulates the taps in MATLAB's ``conv2`` order (needed for non-integer
+    data, see :func:`conv2_valid_matlab`); otherwise a separable form is used, exact for integers.
+    """
+    if exact_order:
+        return conv2_valid_matlab(pp, SOBEL_X), conv2_valid_matlab(pp, SOBEL_Y)
+    v = pp[:-2] + 2.0 * pp[1:-1] + pp[2:]            # [1 2 1] down the rows
+    sx = v[:, :-2] - v[:, 2:]                        # conv with [-1 0 1] along the columns
+    hs = pp[:, :-2] + 2.0 * pp[:, 1:-1] + pp[:, 2:]  # [1 2 1] along the columns
+    sy = hs[2:] - hs[:-2]
+    return sx, sy
 
 
 def sobel(p: np.ndarray, border: str = "zero", *, exact_order: bool = False
@@ -343,20 +418,10 @@ def sobel(p: np.ndarray, border: str = "zero", *, exact_order: bool = False
 
     ``border="zero"`` pads with zeros (MATLAB ``conv2``); ``border="edge"`` replicates the border
     (MATLAB ``imfilter(..., 'replicate')``; the correlation used there only flips the signs, which
-    no metric sees). With ``exact_order=True`` (zero border only) the taps are accumulated in
-    MATLAB's ``conv2`` order (see :func:`conv2_same_matlab`), which matters for non-integer data;
-    otherwise a separable form is used, which is exact for integer data.
+    no metric sees). ``exact_order``: see :func:`sobel_valid`.
     """
-    if exact_order:
-        if border != "zero":
-            raise ValueError("exact_order requires border='zero'")
-        return conv2_same_matlab(p, SOBEL_X), conv2_same_matlab(p, SOBEL_Y)
     pp = np.pad(p, 1, mode="constant" if border == "zero" else "edge")
-    v = pp[:-2] + 2.0 * pp[1:-1] + pp[2:]            # [1 2 1] down the rows
-    sx = v[:, :-2] - v[:, 2:]                        # conv with [-1 0 1] along the columns
-    hs = pp[:, :-2] + 2.0 * pp[:, 1:-1] + pp[:, 2:]  # [1 2 1] along the columns
-    sy = hs[2:] - hs[:-2]
-    return sx, sy
+    return sobel_valid(pp, exact_order=exact_order)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -390,7 +455,7 @@ def avg_pool2_zero_pad(x: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------
-# Histograms, entropies, correlation
+# Histograms, entropies
 # --------------------------------------------------------------------------------------------------
 def hist256(q: np.ndarray) -> np.ndarray:
     """256-bin histogram of grey levels 0..255 (``imhist`` of a uint8 image)."""
@@ -407,12 +472,3 @@ def entropy(counts: np.ndarray, base: float = 2.0) -> float:
     c = counts[counts > 0].astype(np.float64)
     p = c / c.sum()
     return float(-(p * np.log(p)).sum() / np.log(base))
-
-
-def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """MATLAB ``corr2``: Pearson r over all elements; NaN when either image is constant."""
-    xc = x.ravel() - x.mean()
-    yc = y.ravel() - y.mean()
-    den = np.sqrt(np.dot(xc, xc) * np.dot(yc, yc))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.float64(np.dot(xc, yc)) / den)

@@ -2,32 +2,45 @@
 from __future__ import annotations
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import pearson, rgb2gray_matlab
+import numpy as np
+
+from ._primitives import rgb2gray_matlab
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["cc", "scd"]
 
 
-def _sources(t: Triplet):
-    """(A, B, F) as the formula sees them: grey 0-255 (tang2022: im2double, i.e. /255).
+def _centred(t: Triplet):
+    """Centred (A, B, F) as the formula sees them, flattened, cached on ``t`` (shared by CC and SCD).
 
-    Under ``vifb`` these are the per-channel images of VIFB's loop; a source that is still RGB in
-    the single-call case (grey fused image) is converted with MATLAB ``rgb2gray``, as the
-    tang2023 formula borrowed here expects grey input.
+    Grey 0-255 images (tang2022: ``im2double``, i.e. /255). Under ``vifb`` these are the
+    per-channel images of VIFB's loop; a source that is still RGB in the single-call case (grey
+    fused image) is converted with MATLAB ``rgb2gray``, as the tang2023 formula borrowed there
+    expects grey input.
     """
-    if t.convention == "vifb":
-        def grey(im):
-            return rgb2gray_matlab(im.data, as_uint8=im.integer) if im.channels == 3 else im.data
-        return grey(t.a), grey(t.b), grey(t.f)
-    a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-    if t.convention == "tang2022":
-        return a / 255.0, b / 255.0, f / 255.0
-    return a, b, f
+    def build():
+        if t.convention == "vifb":
+            def grey(im):
+                return rgb2gray_matlab(im.data, as_uint8=im.integer) if im.channels == 3 else im.data
+            imgs = (grey(t.a), grey(t.b), grey(t.f))
+        else:
+            imgs = (t.grey("ir"), t.grey("vis"), t.grey("fused"))
+        out = []
+        for x in imgs:
+            x = x.ravel() / 255.0 if t.convention == "tang2022" else x.ravel()
+            out.append(x - x.mean())
+        return out
+    return t.memo("centred", build)
+
+
+def _r(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of two centred vectors (MATLAB ``corr2``); NaN if one is constant."""
+    return float(np.float64(np.dot(x, y)) / np.sqrt(np.dot(x, x) * np.dot(y, y)))
 
 
 def _cc_call(t: Triplet) -> float:
-    a, b, f = _sources(t)
-    return (pearson(a, f) + pearson(b, f)) / 2.0
+    a, b, f = _centred(t)
+    return (_r(a, f) + _r(b, f)) / 2.0
 
 
 def _cc_impl(t: Triplet) -> float:
@@ -61,8 +74,9 @@ def cc(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
 
 
 def _scd_call(t: Triplet) -> float:
-    a, b, f = _sources(t)
-    return pearson(f - b, a) + pearson(f - a, b)
+    # (F - B) - mean(F - B) = f - b for the centred vectors, so no re-centring is needed.
+    a, b, f = _centred(t)
+    return _r(f - b, a) + _r(f - a, b)
 
 
 def _scd_impl(t: Triplet) -> float:

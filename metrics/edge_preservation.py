@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import rgb2gray_matlab, sobel
+from ._primitives import rgb2gray_matlab, row_strips, sobel_valid
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["qabf"]
@@ -14,9 +14,10 @@ _L, _TG, _KG, _DG, _TA, _KA, _DA = 1.0, 0.9994, -15.0, 0.5, 0.9879, -22.0, 0.8
 _HALF_PI = np.pi / 2.0
 
 
-def _edge(p: np.ndarray, exact_order: bool):
-    """Gradient strength g and orientation alpha = atan(Sy/Sx) (pi/2 where Sx == 0)."""
-    sx, sy = sobel(p, "zero", exact_order=exact_order)
+def _edge(pp: np.ndarray, exact_order: bool):
+    """Gradient strength g and orientation alpha = atan(Sy/Sx) (pi/2 where Sx == 0) of a
+    zero-padded strip."""
+    sx, sy = sobel_valid(pp, exact_order=exact_order)
     g = np.sqrt(sx * sx + sy * sy)
     alpha = np.arctan(sy / sx)
     np.copyto(alpha, _HALF_PI, where=sx == 0.0)
@@ -26,24 +27,37 @@ def _edge(p: np.ndarray, exact_order: bool):
 def _preservation(gs, als, gf, alf) -> np.ndarray:
     """Q^{SF} per pixel. G = gF/gS or gS/gF (the smaller over the larger), and gF where gS == gF
     (the original's quirk: 0 instead of 1 where both are 0)."""
-    lo = np.minimum(gs, gf)
-    hi = np.maximum(gs, gf)
-    G = lo / hi
+    G = np.minimum(gs, gf)
+    G /= np.maximum(gs, gf)
     np.copyto(G, gf, where=gs == gf)
-    A = 1.0 - np.abs(als - alf) / _HALF_PI
-    qg = _TG / (1.0 + np.exp(_KG * (G - _DG)))
-    qa = _TA / (1.0 + np.exp(_KA * (A - _DA)))
-    return qg * qa
+    G -= _DG
+    G *= _KG
+    qg = np.exp(G, out=G)
+    qg += 1.0
+    A = als - alf
+    np.abs(A, out=A)
+    A *= -_KA / _HALF_PI          # ka * (A - Da) with A = 1 - |da| / (pi/2)
+    A += _KA * (1.0 - _DA)
+    qa = np.exp(A, out=A)
+    qa += 1.0
+    qa *= qg
+    return np.divide(_TG * _TA, qa, out=qa)
 
 
 def qabf_core(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray, *, exact_order: bool) -> float:
-    """Q^{AB/F} of two 2-D sources and a fused image, on whatever scale they are given."""
-    ga, aa = _edge(pa, exact_order)
-    gb, ab = _edge(pb, exact_order)
-    gf, af = _edge(pf, exact_order)
-    num = float(np.dot(_preservation(ga, aa, gf, af).ravel(), ga.ravel())) + float(
-        np.dot(_preservation(gb, ab, gf, af).ravel(), gb.ravel()))
-    return num / (float(ga.sum()) + float(gb.sum()))
+    """Q^{AB/F} of two 2-D sources and a fused image, on whatever scale they are given.
+
+    Processed in strips of rows (the Sobel filters need one row of halo).
+    """
+    pads = [np.pad(p, 1) for p in (pa, pb, pf)]
+    m, n = pa.shape
+    num = den = 0.0
+    for i0, i1 in row_strips(m, n):
+        (ga, aa), (gb, ab), (gf, af) = (_edge(pp[i0:i1 + 2], exact_order) for pp in pads)
+        num += float(np.vdot(_preservation(ga, aa, gf, af), ga))
+        num += float(np.vdot(_preservation(gb, ab, gf, af), gb))
+        den += float(ga.sum()) + float(gb.sum())
+    return num / den
 
 
 def _integer_valued(*xs: np.ndarray) -> bool:

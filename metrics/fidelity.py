@@ -1,7 +1,7 @@
 """Visual-information-fidelity metrics: VIF (Sheikh-Bovik pixel VIF) and VIFF (Han et al.).
 
 Both are built on the same multi-scale pixel-domain core (spec ``metrics.md`` 3.1), implemented once
-in :func:`vifp_maps`; :func:`metrics.compute` shares its maps between VIF and VIFF whenever a
+in :func:`vifp_pass`; :func:`metrics.compute` runs that pass once for VIF and VIFF whenever a
 convention feeds both the same images.
 """
 from __future__ import annotations
@@ -14,15 +14,16 @@ from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
 from ._evaluate import evaluate
 from ._primitives import (
     check_min_size,
-    correlate_same_zero,
     correlate_valid,
+    correlate_valid_t,
     gaussian_factor,
     levels,
     rgb2gray_matlab,
+    row_strips,
 )
 from .conventions import DEFAULT_CONVENTION, Triplet
 
-__all__ = ["vif", "viff", "vifp_maps", "VIFF_SOURCE_ORDERS"]
+__all__ = ["vif", "viff", "vifp_pass", "VIFF_SOURCE_ORDERS"]
 
 VIF_SIGMA_N_SQ = 2.0                       # LIVE vifp_mscale.m
 VIFF_SIGMA_N_SQ = 0.005 * 255.0 * 255.0    # Han et al.: visual noise sq = 325.125
@@ -43,95 +44,129 @@ def _window(n: int, asymmetric: bool) -> np.ndarray:
     return g / g.sum()
 
 
-def _clamped(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray):
-    """Clamps of spec 3.1 step 4, in order. Returns (g, sigma1^2, sv^2); ``s2`` is not modified."""
+def _clamped(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, s2_small: np.ndarray):
+    """Clamps of spec 3.1 step 4 (LIVE ``vifp_mscale.m`` / Han's ``ComVidVindG``), fused into one
+    pass. ``s2`` must already be clamped at 0 and ``s2_small = s2 < 1e-10``; ``s1`` is modified.
+
+    Sequential rules, in order: sigma1^2 < 0 -> 0; g = sigma12 / (sigma1^2 + 1e-10),
+    sv^2 = sigma2^2 - g sigma12; where sigma1^2 < 1e-10: g = 0, sv^2 = sigma2^2, sigma1^2 = 0;
+    where sigma2^2 < 1e-10: g = 0, sv^2 = 0; where g < 0: sv^2 = sigma2^2, g = 0;
+    sv^2 <= 1e-10 -> 1e-10. Returns (g, sigma1^2, sv^2).
+    """
     np.maximum(s1, 0.0, out=s1)
-    s2 = np.maximum(s2, 0.0)
     g = s12 / (s1 + 1e-10)
-    sv = s2 - g * s12
-    m = s1 < 1e-10
-    np.copyto(g, 0.0, where=m)
-    np.copyto(sv, s2, where=m)
-    np.copyto(s1, 0.0, where=m)
-    m = s2 < 1e-10
-    np.copyto(g, 0.0, where=m)
-    np.copyto(sv, 0.0, where=m)
-    m = g < 0.0
-    np.copyto(sv, s2, where=m)
-    np.copyto(g, 0.0, where=m)
-    np.copyto(sv, 1e-10, where=sv <= 1e-10)
+    sv = s12 * g
+    np.subtract(s2, sv, out=sv)
+    s1_small = s1 < 1e-10
+    zero = g < 0.0
+    zero |= s1_small
+    zero |= s2_small
+    np.copyto(sv, s2, where=zero)      # rules for sigma1^2 < 1e-10 and g < 0
+    np.copyto(sv, 0.0, where=s2_small)
+    np.maximum(sv, 1e-10, out=sv)
+    np.copyto(g, 0.0, where=zero)
+    np.copyto(s1, 0.0, where=s1_small)
     return g, s1, sv
 
 
-def vifp_maps(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = False,
-              asymmetric_window: bool = False, saturate_first_scale: bool = False):
-    """Per-scale maps (g, sigma1^2, sv^2) of the multi-scale pixel VIF core for each reference.
+def _info_sums(g, s1, sv, sigma_n_sq: float) -> tuple[float, float]:
+    """(sum VID, sum VIND) with VID = log10(1 + g^2 s1 / (sv + sn)), VIND = log10(1 + s1 / sn)."""
+    vid = g * g
+    vid *= s1
+    vid /= sv + sigma_n_sq
+    vid += 1.0
+    vind = s1 / sigma_n_sq
+    vind += 1.0
+    return float(np.log10(vid, out=vid).sum()), float(np.log10(vind, out=vind).sum())
 
-    Parameters
-    ----------
-    refs : list of 2-D float arrays
-        Reference (source) images; they share the distorted image's statistics.
-    dist : 2-D float array
-        The distorted (fused) image.
-    same_padding : bool
-        Zero-padded 'same' filtering at every step (IVIF_ZOO) instead of 'valid' (LIVE/Tang/Han).
-    asymmetric_window : bool
-        IVIF_ZOO's asymmetric Gaussian grid instead of ``fspecial``.
-    saturate_first_scale : bool
-        Tang 2022: at scale 1 the products ref.*ref, dist.*dist, ref.*dist are uint8 and
-        saturate at 255 (inputs must be integer grey levels).
 
-    Returns
-    -------
-    list (per reference) of list (per scale 1..4) of (g, sigma1_sq, sv_sq) arrays.
+def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = False,
+              asymmetric_window: bool = False, saturate_first_scale: bool = False,
+              viff_order: tuple[int, int] | None = None) -> dict:
+    """One pass of the multi-scale pixel-VIF core (spec 3.1) over references sharing ``dist``.
+
+    For every scale s = 1..4 (window N = 17, 9, 5, 3; for s > 1 every image is first filtered with
+    the scale's window and decimated ``[::2, ::2]``), the local statistics and the clamped maps
+    (g, sigma1^2, sv^2) are computed strip by strip and reduced on the fly to
+
+    * ``vif_num[k]``, ``vif_den[k]``: sums over scales and pixels of VID and VIND with
+      sigma_n^2 = 2 for reference k (vifp = num / den);
+    * ``viff`` (when ``viff_order = (i, j)``): Han et al.'s VIFF with source 1 = ``refs[i]``,
+      source 2 = ``refs[j]`` (visual noise 325.125, smaller-gain selection, ties to source 2).
+
+    Options: ``same_padding`` (IVIF_ZOO: zero-padded 'same' filtering everywhere, else 'valid'),
+    ``asymmetric_window`` (IVIF_ZOO's window grid), ``saturate_first_scale`` (Tang 2022: uint8
+    products saturate at 255 at scale 1; inputs must be integer levels).
     """
-    filt = correlate_same_zero if same_padding else correlate_valid
-    out: list[list] = [[] for _ in refs]
-    refs = list(refs)
+    nref = len(refs)
+    vif_num = [0.0] * nref
+    vif_den = [0.0] * nref
+    viff = 0.0
+    imgs = np.stack([*refs, dist])
     for s in range(1, 5):
         n = 2 ** (5 - s) + 1
         w = _window(n, asymmetric_window)
         if s > 1:
-            refs = [filt(r, w, step=2) for r in refs]
-            dist = filt(dist, w, step=2)
+            if same_padding:
+                imgs = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2)))
+            imgs = np.ascontiguousarray(correlate_valid(imgs, w, step=2))
+        stats_in = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2))) if same_padding \
+            else imgs
         sat = saturate_first_scale and s == 1
-        mu2 = filt(dist, w)
-        dd = dist * dist
-        if sat:
-            np.minimum(dd, 255.0, out=dd)
-        s2 = filt(dd, w)
-        s2 -= mu2 * mu2
-        for k, ref in enumerate(refs):
-            mu1 = filt(ref, w)
-            rr = ref * ref
-            rd = ref * dist
+        weight = VIFF_SCALE_WEIGHTS[s - 1] if viff_order is not None else 0.0
+        rows = stats_in.shape[1] - n + 1
+        cols = stats_in.shape[2] - n + 1
+        vid_sel = vind_sel = 0.0
+        for i0, i1 in row_strips(rows, stats_in.shape[2]):
+            x = stats_in[:, i0:i1 + n - 1]
+            d = x[nref]
+            prods = [x[k] * x[k] for k in range(nref)] + [d * d] + [x[k] * d for k in range(nref)]
+            prods = np.stack(prods)
             if sat:
-                np.minimum(rr, 255.0, out=rr)
-                np.minimum(rd, 255.0, out=rd)
-            s1 = filt(rr, w)
-            s1 -= mu1 * mu1
-            s12 = filt(rd, w)
-            s12 -= mu1 * mu2
-            out[k].append(_clamped(s1, s2, s12))
-    return out
-
-
-def _vifp_from_maps(maps, sigma_n_sq: float = VIF_SIGMA_N_SQ) -> float:
-    """vifp = sum over scales and pixels of VID / the same sum of VIND (ratio of sums)."""
-    num = den = 0.0
-    for g, s1, sv in maps:
-        num += float(np.log10(1.0 + g * g * s1 / (sv + sigma_n_sq)).sum())
-        den += float(np.log10(1.0 + s1 / sigma_n_sq).sum())
-    return num / den
+                np.minimum(prods, 255.0, out=prods)
+            m = correlate_valid_t(np.concatenate((x, prods)), w)  # transposed (C', R') maps
+            mu = m[:nref + 1]
+            e2 = m[nref + 1:2 * nref + 2]
+            ecross = m[2 * nref + 2:]
+            mu_d = mu[nref]
+            s2 = e2[nref] - mu_d * mu_d
+            np.maximum(s2, 0.0, out=s2)
+            s2_small = s2 < 1e-10
+            maps = []
+            for k in range(nref):
+                s1 = e2[k] - mu[k] * mu[k]
+                s12 = ecross[k] - mu[k] * mu_d
+                gk, s1k, svk = _clamped(s1, s2, s12, s2_small)
+                num, den = _info_sums(gk, s1k, svk, VIF_SIGMA_N_SQ)
+                vif_num[k] += num
+                vif_den[k] += den
+                maps.append((gk, s1k, svk))
+            if weight:
+                i, j = viff_order
+                pick = maps[i][0] < maps[j][0]
+                sel = [np.where(pick, a, b) for a, b in zip(maps[i], maps[j])]
+                num, den = _info_sums(*sel, VIFF_SIGMA_N_SQ)
+                vid_sel += num
+                vind_sel += den
+        if weight:
+            npix = rows * cols
+            viff += weight * (vid_sel + VIFF_C * npix) / (vind_sel + VIFF_C * npix)
+    return {"vif_num": vif_num, "vif_den": vif_den, "viff": viff}
 
 
 # ------------------------------------------------------------------------------------------------
 # VIF
 # ------------------------------------------------------------------------------------------------
-def _valid_maps(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, tag: str = "grey"):
-    """Float 'valid' core maps for (IR, F) and (VIS, F), cached under ``tag`` (shared by VIF and
-    VIFF, which see the same grey images under every convention except in MEFB's colour paths)."""
-    return t.memo(("vifp_valid", tag), lambda: vifp_maps([a, b], f))
+_ORDER_INDEX = {"ir_vis": (0, 1), "vis_ir": (1, 0)}  # (source 1, source 2) in refs = [ir, vis]
+
+
+def _valid_pass(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, order: str = "vis_ir",
+                tag: str = "grey") -> dict:
+    """The float 'valid' core pass on refs [IR, VIS] and ``f``, cached on ``t`` under ``tag``
+    (VIF and VIFF see the same grey images under every convention except in MEFB's colour
+    paths, which use other tags)."""
+    return t.memo(("vifp_valid", tag, order),
+                  lambda: vifp_pass([a, b], f, viff_order=_ORDER_INDEX[order]))
 
 
 def _grey_sources(t: Triplet):
@@ -143,23 +178,25 @@ def _grey_sources(t: Triplet):
     return t.grey("ir"), t.grey("vis"), t.grey("fused")
 
 
+def _vif_terms(res: dict) -> list[float]:
+    return [n / d for n, d in zip(res["vif_num"], res["vif_den"])]
+
+
 def _vif_call(t: Triplet) -> float:
     conv = t.convention
     if conv == "ivifzoo":
         a, b, f = _grey_sources(t)
-        maps = t.memo("vifp_same_asym", lambda: vifp_maps(
+        res = t.memo("vifp_same_asym", lambda: vifp_pass(
             [a, b], f, same_padding=True, asymmetric_window=True))
-        return _vifp_from_maps(maps[0]) + _vifp_from_maps(maps[1])
+        return sum(_vif_terms(res))
     check_min_size(t.hw, VALID_MIN_SIZE, f"VIF (convention {conv!r}, 4 scales of 'valid' windows "
                                          f"17, 9, 5, 3)")
     if conv == "tang2022":
         qa, qb, qf = (levels(t.grey(w), t.grey_is_integer(w), "VIF (tang2022)").astype(np.float64)
                       for w in ("ir", "vis", "fused"))
-        maps = vifp_maps([qa, qb], qf, saturate_first_scale=True)
-        return _vifp_from_maps(maps[0]) + _vifp_from_maps(maps[1])
+        return sum(_vif_terms(vifp_pass([qa, qb], qf, saturate_first_scale=True)))
     a, b, f = _grey_sources(t)
-    maps = _valid_maps(t, a, b, f)
-    terms = [_vifp_from_maps(maps[0]), _vifp_from_maps(maps[1])]
+    terms = _vif_terms(_valid_pass(t, a, b, f))
     if conv == "cddfuse":
         for k, name in enumerate(("ir", "vis")):
             if np.isnan(terms[k]):
@@ -213,31 +250,9 @@ def vif(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
 # ------------------------------------------------------------------------------------------------
 # VIFF
 # ------------------------------------------------------------------------------------------------
-def _viff_from_maps(maps_1, maps_2) -> float:
-    """Han et al.: per scale, per pixel, the maps of the source with the smaller gain g (strict
-    ``g1 < g2`` picks source 1, ties go to source 2); F_s = sum(VID + C) / sum(VIND + C)."""
-    total = 0.0
-    for s, ((g1, s11, sv1), (g2, s12, sv2)) in enumerate(zip(maps_1, maps_2)):
-        if VIFF_SCALE_WEIGHTS[s] == 0.0:
-            continue
-        pick1 = g1 < g2
-        g = np.where(pick1, g1, g2)
-        s1 = np.where(pick1, s11, s12)
-        sv = np.where(pick1, sv1, sv2)
-        vid = np.log10(1.0 + g * g * s1 / (sv + VIFF_SIGMA_N_SQ))
-        vind = np.log10(1.0 + s1 / VIFF_SIGMA_N_SQ)
-        n = vid.size
-        total += VIFF_SCALE_WEIGHTS[s] * (float(vid.sum()) + VIFF_C * n) / (
-            float(vind.sum()) + VIFF_C * n)
-    return total
-
-
 def _viff_grey_call(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, order: str,
                     tag: str = "grey") -> float:
-    maps_ir, maps_vis = _valid_maps(t, a, b, f, tag)
-    if order == "vis_ir":
-        return _viff_from_maps(maps_vis, maps_ir)
-    return _viff_from_maps(maps_ir, maps_vis)
+    return _valid_pass(t, a, b, f, order, tag)["viff"]
 
 
 def _srgb_lightness_uint8(rgb: np.ndarray) -> np.ndarray:

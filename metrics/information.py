@@ -19,6 +19,11 @@ __all__ = ["en", "mi"]
 _LN2 = float(np.log(2.0))
 
 
+def _levels(t: Triplet, which: str, what: str) -> np.ndarray:
+    """Grey levels 0..255 (intp) of the convention's grey image, cached (shared by EN and MI)."""
+    return t.memo(("levels", which), lambda: levels(t.grey(which), t.grey_is_integer(which), what))
+
+
 # ------------------------------------------------------------------------------------------------
 # EN
 # ------------------------------------------------------------------------------------------------
@@ -26,8 +31,7 @@ def _en_impl(t: Triplet) -> float:
     conv = t.convention
     if conv == "vifb":
         return vifb_mean(t, _en_vifb_channel)
-    q = levels(t.grey("fused"), t.grey_is_integer("fused"), "EN")
-    counts = hist256(q)
+    counts = hist256(_levels(t, "fused", "EN"))
     if conv == "ivifzoo":
         p = counts / counts.sum()
         return float(-(p * np.log2(p + 1e-7)).sum())
@@ -86,10 +90,10 @@ def _mi_impl(t: Triplet) -> float:
     conv = t.convention
     if conv == "vifb":
         return vifb_mean(t, _mi_vifb_call)
-    qf = levels(t.grey("fused"), t.grey_is_integer("fused"), "MI")
+    qf = _levels(t, "fused", "MI")
     total = 0.0
     for src in ("ir", "vis"):
-        qs = levels(t.grey(src), t.grey_is_integer(src), "MI")
+        qs = _levels(t, src, "MI")
         if conv in ("tang2023", "tang2022"):
             # Tang MI_evaluation.m: marginals from the images, joint histogram of (x+1) in uint8
             # arithmetic, so 255+1 saturates and levels 254 and 255 share a joint bin.

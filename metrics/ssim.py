@@ -12,11 +12,12 @@ from ._evaluate import evaluate
 from ._primitives import (
     EPS,
     avg_pool2_zero_pad,
-    box_sum_valid,
     check_min_size,
     correlate_valid,
+    correlate_valid_t,
     gaussian_factor,
     mean2x2_symmetric_decimate,
+    row_strips,
 )
 from .conventions import DEFAULT_CONVENTION, Triplet
 
@@ -34,6 +35,73 @@ WANG_WEIGHTS = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
 WANG_MIN_SIZE = (11 - 1) * 2 ** 4 + 1  # smaller side must be > 160
 
 
+def _mef_q_sum(box: np.ndarray, gm: np.ndarray) -> float:
+    """Sum of the MEF-SSIM quality map over one strip.
+
+    ``box``: exact 11x11 window sums of (x1, x2, x1^2, x2^2, x1*x2); ``gm``: Gaussian-weighted
+    means of the same five plus (y, x1*y, x2*y, y^2).
+    """
+    n = MEF_WINDOW
+    nn = float(n * n)
+    s1a, s1b, s2a, s2b, sab = box
+    mua, mub = s1a / nn, s1b / nn
+    # Centred squared norms and inner product: (nn*S2 - S1^2)/nn has an exact numerator.
+    naa = np.maximum((nn * s2a - s1a * s1a) / nn, 0.0)
+    nbb = np.maximum((nn * s2b - s1b * s1b) / nn, 0.0)
+    nab = (nn * sab - s1a * s1b) / nn
+    na, nb = np.sqrt(naa), np.sqrt(nbb)
+    # Structure consistency R and exponent p (steps 2-3).
+    R = np.sqrt(np.maximum(naa + nbb + 2.0 * nab, 0.0))
+    R += EPS
+    R /= na + nb + EPS
+    np.copyto(R, 1.0 - EPS, where=R > 1.0)
+    np.copyto(R, EPS, where=R < 0.0)
+    p = np.tan(R * (np.pi / 2.0), out=R)
+    np.minimum(p, 10.0, out=p)
+    # Weights (step 4) and b_k = w_k / c_k.
+    ca, cb = na + 0.001, nb + 0.001
+    wa = np.power(ca / n, p)
+    wa += EPS
+    wb = np.power(cb / n, p, out=p)
+    wb += EPS
+    wsum = wa + wb
+    ba = wa / (wsum * ca)
+    bb = np.divide(wb, wsum * cb, out=wb)
+    # Desired structure s = sum_k b_k (x_k - mu_k); rescaled to norm max_k c_k (step 5).
+    ss = ba * ba * naa
+    ss += bb * bb * nbb
+    ss += 2.0 * ba * bb * nab
+    np.maximum(ss, 0.0, out=ss)
+    s_norm = np.sqrt(ss, out=ss)
+    lam = np.divide(np.maximum(ca, cb), s_norm, out=np.zeros_like(s_norm), where=s_norm > 0.0)
+    ba *= lam
+    bb *= lam
+    # Gaussian moments (step 6) of r = sum_k b_k (x_k - mu_k) and y, by linearity.
+    ga, gb, gaa, gbb, gab, gy, gay, gby, gyy = gm
+    da = ga - mua
+    db = gb - mub
+    mu_r = ba * da
+    mu_r += bb * db
+    # sum g (x_k - mu_k)(x_l - mu_l) = G(x_k x_l) - mu_l G(x_k) - mu_k G(x_l) + mu_k mu_l
+    paa = gaa - mua * (ga + da)
+    pbb = gbb - mub * (gb + db)
+    pab = gab - mua * gb - mub * da
+    var_r = ba * ba * paa
+    var_r += bb * bb * pbb
+    var_r += 2.0 * ba * bb * pab
+    var_r -= mu_r * mu_r
+    cov = ba * (gay - mua * gy)
+    cov += bb * (gby - mub * gy)
+    cov -= mu_r * gy
+    var_y = gyy - gy * gy
+    # q = (2 sigma_ry + C) / (sigma_r^2 + sigma_y^2 + C)  (step 7)
+    cov *= 2.0
+    cov += MEF_C
+    var_r += var_y
+    var_r += MEF_C
+    return float((cov / var_r).sum())
+
+
 def mef_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     """Single-scale MEF-SSIM Q of the fused image ``y`` for the source sequence (``x1``, ``x2``).
 
@@ -44,64 +112,22 @@ def mef_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     structure term q = (2 sigma_ry + C) / (sigma_r^2 + sigma_y^2 + C), averaged over patches.
 
     The uniform patch sums are computed exactly (inputs are integers or dyadic fractions after the
-    2x2 means), the Gaussian moments of the patch r follow from moments of the sources by
+    2x2 means); the Gaussian moments of the patch r follow from moments of the sources by
     linearity: r = lam * sum_k b_k (x_k - mu_k) with b_k = w_k / c_k and lam = max c / ||s||.
+    The image is processed in strips of rows so that temporaries stay in cache.
     """
     n = MEF_WINDOW
-    nn = float(n * n)
-    # Exact uniform patch sums (spec step 1-5 quantities).
-    s1a, s1b = box_sum_valid(x1, n), box_sum_valid(x2, n)
-    s2a, s2b = box_sum_valid(x1 * x1, n), box_sum_valid(x2 * x2, n)
-    sab = box_sum_valid(x1 * x2, n)
-    mua, mub = s1a / nn, s1b / nn
-    # Squared norms / inner product of the centred patches: (nn*S2 - S1^2)/nn has an exact numerator.
-    naa = np.maximum((nn * s2a - s1a * s1a) / nn, 0.0)
-    nbb = np.maximum((nn * s2b - s1b * s1b) / nn, 0.0)
-    nab = (nn * sab - s1a * s1b) / nn
-    del s2a, s2b, sab
-    na, nb = np.sqrt(naa), np.sqrt(nbb)
-    ca, cb = na + 0.001, nb + 0.001
-    sum_sq = np.maximum(naa + nbb + 2.0 * nab, 0.0)          # ||(x1 - mu1) + (x2 - mu2)||^2
-    R = (np.sqrt(sum_sq) + EPS) / (na + nb + EPS)
-    np.copyto(R, 1.0 - EPS, where=R > 1.0)
-    np.copyto(R, EPS, where=R < 0.0)
-    p = np.tan(np.pi / 2.0 * R)
-    np.minimum(p, 10.0, out=p)
-    wa = (ca / n) ** p + EPS
-    wb = (cb / n) ** p + EPS
-    wsum = wa + wb
-    ba = wa / wsum / ca
-    bb = wb / wsum / cb
-    del wa, wb, wsum, p, R, sum_sq
-    s_norm = np.sqrt(np.maximum(ba * ba * naa + bb * bb * nbb + 2.0 * ba * bb * nab, 0.0))
-    cmax = np.maximum(ca, cb)
-    lam = np.divide(cmax, s_norm, out=np.zeros_like(s_norm), where=s_norm > 0.0)
-    ba *= lam
-    bb *= lam
-    del lam, s_norm, cmax, naa, nbb, nab
-    # Gaussian-weighted moments (window sums to 1).
     g = gaussian_factor(n, 1.5)
-    ga, gb, gy = correlate_valid(x1, g), correlate_valid(x2, g), correlate_valid(y, g)
-    gaa = correlate_valid(x1 * x1, g)
-    gbb = correlate_valid(x2 * x2, g)
-    gab = correlate_valid(x1 * x2, g)
-    gay = correlate_valid(x1 * y, g)
-    gby = correlate_valid(x2 * y, g)
-    gyy = correlate_valid(y * y, g)
-    # Centred Gaussian moments of the sources about their uniform patch means.
-    da = ga - mua
-    db = gb - mub
-    paa = gaa - mua * (2.0 * ga - mua)
-    pbb = gbb - mub * (2.0 * gb - mub)
-    pab = gab - mua * gb - mub * ga + mua * mub
-    mu_r = ba * da + bb * db
-    e_rr = ba * ba * paa + bb * bb * pbb + 2.0 * ba * bb * pab
-    var_r = e_rr - mu_r * mu_r
-    e_ry = ba * (gay - mua * gy) + bb * (gby - mub * gy)
-    cov_ry = e_ry - mu_r * gy
-    var_y = gyy - gy * gy
-    q = (2.0 * cov_ry + MEF_C) / (var_r + var_y + MEF_C)
-    return float(q.mean())
+    ones = np.ones(n)
+    rows, cols = y.shape[0] - n + 1, y.shape[1] - n + 1
+    total = 0.0
+    for i0, i1 in row_strips(rows, y.shape[1]):
+        a, b, c = x1[i0:i1 + n - 1], x2[i0:i1 + n - 1], y[i0:i1 + n - 1]
+        src = np.stack((a, b, a * a, b * b, a * b))
+        box = correlate_valid_t(src, ones)  # transposed layout: fine for elementwise + sum
+        gm = correlate_valid_t(np.concatenate((src, np.stack((c, a * c, b * c, c * c)))), g)
+        total += _mef_q_sum(box, gm)
+    return total / (rows * cols)
 
 
 def mef_ms_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
