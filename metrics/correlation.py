@@ -13,7 +13,9 @@ __all__ = ["cc", "scd"]
 def _centred(t: Triplet):
     """Centred (A, B, F) as the formula sees them, flattened, cached on ``t`` (shared by CC and SCD).
 
-    Grey 0-255 images (tang2022: ``im2double``, i.e. /255). Under ``vifb`` these are the
+    Grey 0-255 images. tang2022 passes ``im2double`` data (/255) to CC and SCD; correlations are
+    scale-invariant, so the 0-255 images give the same values (to 1e-14 on the fixtures) and keep a
+    constant image exactly constant (NaN, not rounding noise). Under ``vifb`` these are the
     per-channel images of VIFB's loop; a source that is still RGB in the single-call case (grey
     fused image) is converted with MATLAB ``rgb2gray``, as the tang2023 formula borrowed there
     expects grey input.
@@ -27,7 +29,7 @@ def _centred(t: Triplet):
             imgs = (t.grey("ir"), t.grey("vis"), t.grey("fused"))
         out = []
         for x in imgs:
-            x = x.ravel() / 255.0 if t.convention == "tang2022" else x.ravel()
+            x = x.ravel()
             out.append(x - x.mean())
         return out
     return t.memo("centred", build)
@@ -60,7 +62,7 @@ def cc(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
         H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width.
     convention : str, keyword-only
         ``tang2023`` (Tang ``CC_evaluation.m``; its ``B - mean(A)`` typo is harmless and not
-        reproduced), ``tang2022`` (same on /255 data, identical), ``cddfuse``, ``ivifzoo``: on
+        reproduced), ``tang2022`` (/255 data there; r is scale-invariant), ``cddfuse``, ``ivifzoo``: on
         the convention's grey images. ``vifb`` has no CC: the tang2023 formula inside VIFB's
         channel loop (effective source ``tang2023``).
 
@@ -95,7 +97,7 @@ def scd(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     fused, ir, vis : ndarray
         H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width.
     convention : str, keyword-only
-        Identical formula under ``tang2023`` (``analysis_SCD.m``), ``tang2022`` (/255 data),
+        Identical formula under ``tang2023`` (``analysis_SCD.m``), ``tang2022`` (/255 data, same r),
         ``cddfuse`` and ``ivifzoo``; ``vifb`` borrows it inside its channel loop.
 
     Returns

@@ -57,7 +57,7 @@ def qabf_core(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray, *, exact_order: bo
         num += float(np.vdot(_preservation(ga, aa, gf, af), ga))
         num += float(np.vdot(_preservation(gb, ab, gf, af), gb))
         den += float(ga.sum()) + float(gb.sum())
-    return num / den
+    return float(np.float64(num) / den)  # NaN (not ZeroDivisionError) without any gradient
 
 
 def _integer_valued(*xs: np.ndarray) -> bool:

@@ -179,7 +179,8 @@ def _grey_sources(t: Triplet):
 
 
 def _vif_terms(res: dict) -> list[float]:
-    return [n / d for n, d in zip(res["vif_num"], res["vif_den"])]
+    """vifp per reference = sum VID / sum VIND (NaN when the reference is constant: 0/0)."""
+    return [float(np.float64(n) / d) for n, d in zip(res["vif_num"], res["vif_den"])]
 
 
 def _vif_call(t: Triplet) -> float:
