@@ -350,17 +350,17 @@ def correlate_same_zero(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarr
     return correlate_valid(np.pad(x, pad), g, step)
 
 
-def row_strips(n_out: int, width: int, target: int = 1 << 15):
-    """Split ``n_out`` output rows into strips of about ``target`` elements per row block, so that
-    the temporaries of a per-strip computation stay in cache. Yields (start, stop)."""
-    rows = max(4, target // max(width, 1))
+STRIP_ELEMENTS = 1 << 15
+
+
+def row_strips(n_out: int, width: int, halo: int = 0):
+    """Split ``n_out`` output rows into strips of about ``STRIP_ELEMENTS`` elements per row, so that
+    the temporaries of a per-strip computation stay in cache; strips are at least ``4 * halo``
+    rows tall so that re-reading the ``halo`` rows a filter needs stays cheap. Yields (start, stop).
+    """
+    rows = max(4, 4 * halo, STRIP_ELEMENTS // max(width, 1))
     for i0 in range(0, n_out, rows):
         yield i0, min(n_out, i0 + rows)
-
-
-def box_sum_valid(x: np.ndarray, n: int) -> np.ndarray:
-    """Sum over every n x n window that fits ('valid'). Exact for integer or dyadic data."""
-    return correlate_valid(x, np.ones(n))
 
 
 # --------------------------------------------------------------------------------------------------

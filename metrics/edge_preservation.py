@@ -52,7 +52,7 @@ def qabf_core(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray, *, exact_order: bo
     pads = [np.pad(p, 1) for p in (pa, pb, pf)]
     m, n = pa.shape
     num = den = 0.0
-    for i0, i1 in row_strips(m, n):
+    for i0, i1 in row_strips(m, n, 2):
         (ga, aa), (gb, ab), (gf, af) = (_edge(pp[i0:i1 + 2], exact_order) for pp in pads)
         num += float(np.vdot(_preservation(ga, aa, gf, af), ga))
         num += float(np.vdot(_preservation(gb, ab, gf, af), gb))

@@ -117,14 +117,17 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
         rows = stats_in.shape[1] - n + 1
         cols = stats_in.shape[2] - n + 1
         vid_sel = vind_sel = 0.0
-        for i0, i1 in row_strips(rows, stats_in.shape[2]):
+        for i0, i1 in row_strips(rows, stats_in.shape[2], n - 1):
             x = stats_in[:, i0:i1 + n - 1]
             d = x[nref]
-            prods = [x[k] * x[k] for k in range(nref)] + [d * d] + [x[k] * d for k in range(nref)]
-            prods = np.stack(prods)
+            # filter inputs: refs, dist, refs^2, dist^2, refs*dist
+            src = np.empty((3 * nref + 2,) + d.shape)
+            src[:nref + 1] = x
+            np.multiply(x, x, out=src[nref + 1:2 * nref + 2])
+            np.multiply(x[:nref], d, out=src[2 * nref + 2:])
             if sat:
-                np.minimum(prods, 255.0, out=prods)
-            m = correlate_valid_t(np.concatenate((x, prods)), w)  # transposed (C', R') maps
+                np.minimum(src[nref + 1:], 255.0, out=src[nref + 1:])
+            m = correlate_valid_t(src, w)  # transposed (C', R') maps
             mu = m[:nref + 1]
             e2 = m[nref + 1:2 * nref + 2]
             ecross = m[2 * nref + 2:]

@@ -121,12 +121,18 @@ def mef_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     ones = np.ones(n)
     rows, cols = y.shape[0] - n + 1, y.shape[1] - n + 1
     total = 0.0
-    for i0, i1 in row_strips(rows, y.shape[1]):
+    for i0, i1 in row_strips(rows, y.shape[1], n - 1):
         a, b, c = x1[i0:i1 + n - 1], x2[i0:i1 + n - 1], y[i0:i1 + n - 1]
-        src = np.stack((a, b, a * a, b * b, a * b))
-        box = correlate_valid_t(src, ones)  # transposed layout: fine for elementwise + sum
-        gm = correlate_valid_t(np.concatenate((src, np.stack((c, a * c, b * c, c * c)))), g)
-        total += _mef_q_sum(box, gm)
+        src = np.empty((9,) + a.shape)  # (x1, x2, x1^2, x2^2, x1x2, y, x1y, x2y, y^2)
+        src[0], src[1], src[5] = a, b, c
+        np.multiply(a, a, out=src[2])
+        np.multiply(b, b, out=src[3])
+        np.multiply(a, b, out=src[4])
+        np.multiply(a, c, out=src[6])
+        np.multiply(b, c, out=src[7])
+        np.multiply(c, c, out=src[8])
+        box = correlate_valid_t(src[:5], ones)  # transposed layout: fine for elementwise + sum
+        total += _mef_q_sum(box, correlate_valid_t(src, g))
     return total / (rows * cols)
 
 
