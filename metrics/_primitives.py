@@ -165,7 +165,7 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
 
 
 def levels(img: CheckedImage | np.ndarray, integer: bool | None = None, what: str = "") -> np.ndarray:
-    """Grey levels 0..255 as an ``intp`` array, for histogram indexing.
+    """Grey levels 0..255 as a ``uint8`` array, for histogram indexing.
 
     Integer-valued data are used as they are. Non-integer float data are rounded with MATLAB
     ``uint8()`` semantics and a :class:`QuantizationWarning` is emitted.
@@ -182,7 +182,7 @@ def levels(img: CheckedImage | np.ndarray, integer: bool | None = None, what: st
             f"(MATLAB uint8 semantics), as the reference code only ever sees 8-bit images",
             QuantizationWarning, stacklevel=3)
         data = to_uint8(data)
-    return data.astype(np.intp)
+    return data.astype(np.uint8)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -350,17 +350,39 @@ def correlate_same_zero(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarr
     return correlate_valid(np.pad(x, pad), g, step)
 
 
-STRIP_ELEMENTS = 1 << 15
+TILE_ROWS = 64
+TILE_COLS = 256
 
 
-def row_strips(n_out: int, width: int, halo: int = 0):
-    """Split ``n_out`` output rows into strips of about ``STRIP_ELEMENTS`` elements per row, so that
-    the temporaries of a per-strip computation stay in cache; strips are at least ``4 * halo``
-    rows tall so that re-reading the ``halo`` rows a filter needs stays cheap. Yields (start, stop).
+def tiles(rows: int, cols: int, halo: int = 0):
+    """Split a ``rows`` x ``cols`` output region into tiles of about ``TILE_ROWS`` x ``TILE_COLS``
+    outputs (at least ``4 * halo`` on each side, so that re-reading the ``halo`` a filter needs
+    stays cheap) so that per-tile temporaries stay in the L2 cache. Yields (i0, i1, j0, j1).
+    The loop runs over a few dozen tiles, never over pixels or windows.
     """
-    rows = max(4, 4 * halo, STRIP_ELEMENTS // max(width, 1))
-    for i0 in range(0, n_out, rows):
-        yield i0, min(n_out, i0 + rows)
+    th = max(TILE_ROWS, 4 * halo)
+    tw = max(TILE_COLS, 4 * halo)
+    if cols - tw < tw // 2:  # do not leave a thin last column of tiles
+        tw = cols
+    for i0 in range(0, rows, th):
+        i1 = rows if rows - (i0 + th) < th // 2 else i0 + th
+        for j0 in range(0, cols, tw):
+            yield i0, i1, j0, min(cols, j0 + tw)
+        if i1 == rows:
+            break
+
+
+def correlate_valid_tiled(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
+    """:func:`correlate_valid` of a stack (K, R, C) computed tile by tile into a new C-contiguous
+    array (cache-friendly for large images)."""
+    n = g.size
+    rows = (x.shape[-2] - n) // step + 1
+    cols = (x.shape[-1] - n) // step + 1
+    out = np.empty(x.shape[:-2] + (rows, cols))
+    for i0, i1, j0, j1 in tiles(rows, cols, n - 1):
+        sub = x[..., i0 * step:(i1 - 1) * step + n, j0 * step:(j1 - 1) * step + n]
+        out[..., i0:i1, j0:j1] = correlate_valid(sub, g, step)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -462,9 +484,22 @@ def hist256(q: np.ndarray) -> np.ndarray:
     return np.bincount(q.ravel(), minlength=256)
 
 
-def joint_hist256(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """256 x 256 joint histogram ``h[a, b]`` of two grey-level arrays (one ``bincount``)."""
-    return np.bincount((a * 256 + b).ravel(), minlength=65536).reshape(256, 256)
+def joint_hist256(a: np.ndarray, b: np.ndarray, top: int = 255) -> np.ndarray:
+    """256 x 256 joint histogram ``h[a, b]`` of two grey-level arrays, one ``bincount`` of the
+    combined index per block of rows (cache-friendly). Levels above ``top`` are counted as ``top``
+    (Tang's MI: ``top=254``, from ``x + 1`` saturating in uint8)."""
+    out = np.zeros(65536, dtype=np.int64)
+    rows = max(1, (1 << 16) // max(1, a.shape[-1]))
+    for i0 in range(0, a.shape[0], rows):  # blocks of rows, not pixels
+        ia = a[i0:i0 + rows].astype(np.intp)
+        ib = b[i0:i0 + rows].astype(np.intp)
+        if top < 255:
+            np.minimum(ia, top, out=ia)
+            np.minimum(ib, top, out=ib)
+        ia *= 256
+        ia += ib
+        out += np.bincount(ia.ravel(), minlength=65536)
+    return out.reshape(256, 256)
 
 
 def entropy(counts: np.ndarray, base: float = 2.0) -> float:

@@ -10,8 +10,8 @@ from .conventions import DEFAULT_CONVENTION, Triplet
 __all__ = ["cc", "scd"]
 
 
-def _centred(t: Triplet):
-    """Centred (A, B, F) as the formula sees them, flattened, cached on ``t`` (shared by CC and SCD).
+def _images(t: Triplet):
+    """(A, B, F) as the correlation formulas see them, plus whether all are integer-valued.
 
     Grey 0-255 images. tang2022 passes ``im2double`` data (/255) to CC and SCD; correlations are
     scale-invariant, so the 0-255 images give the same values (to 1e-14 on the fixtures) and keep a
@@ -20,18 +20,42 @@ def _centred(t: Triplet):
     fused image) is converted with MATLAB ``rgb2gray``, as the tang2023 formula borrowed there
     expects grey input.
     """
+    if t.convention == "vifb":
+        def grey(im):
+            return rgb2gray_matlab(im.data, as_uint8=im.integer) if im.channels == 3 else im.data
+        return (grey(t.a), grey(t.b), grey(t.f)), all(im.integer for im in (t.a, t.b, t.f))
+    return ((t.grey("ir"), t.grey("vis"), t.grey("fused")),
+            all(t.grey_is_integer(w) for w in ("ir", "vis", "fused")))
+
+
+def _sums(t: Triplet):
+    """Exact first and second moment sums of integer-valued (A, B, F) as Python ints, cached.
+
+    With 8-bit data every product and partial sum is an integer below 2**53, so the float64 sums
+    are exact; the correlations below are then formed in exact integer arithmetic.
+    """
     def build():
-        if t.convention == "vifb":
-            def grey(im):
-                return rgb2gray_matlab(im.data, as_uint8=im.integer) if im.channels == 3 else im.data
-            imgs = (grey(t.a), grey(t.b), grey(t.f))
-        else:
-            imgs = (t.grey("ir"), t.grey("vis"), t.grey("fused"))
-        out = []
-        for x in imgs:
-            x = x.ravel()
-            out.append(x - x.mean())
-        return out
+        (a, b, f), _ = _images(t)
+        a, b, f = a.ravel(), b.ravel(), f.ravel()
+        s = {"n": a.size, "a": a.sum(), "b": b.sum(), "f": f.sum(),
+             "aa": np.dot(a, a), "bb": np.dot(b, b), "ff": np.dot(f, f),
+             "af": np.dot(a, f), "bf": np.dot(b, f), "ab": np.dot(a, b)}
+        return {k: int(v) for k, v in s.items()}
+    return t.memo("moment_sums", build)
+
+
+def _r_exact(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) -> float:
+    """Pearson r from exact integer sums; NaN when either variable is constant."""
+    den = (n * sxx - sx * sx) * (n * syy - sy * sy)
+    if den == 0:
+        return float("nan")
+    return (n * sxy - sx * sy) / float(den) ** 0.5
+
+
+def _centred(t: Triplet):
+    """Centred, flattened (A, B, F) for non-integer input, cached (shared by CC and SCD)."""
+    def build():
+        return [x.ravel() - x.mean() for x in _images(t)[0]]
     return t.memo("centred", build)
 
 
@@ -41,6 +65,11 @@ def _r(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _cc_call(t: Triplet) -> float:
+    if _images(t)[1]:
+        s = _sums(t)
+        n = s["n"]
+        return (_r_exact(n, s["a"], s["f"], s["aa"], s["ff"], s["af"])
+                + _r_exact(n, s["b"], s["f"], s["bb"], s["ff"], s["bf"])) / 2.0
     a, b, f = _centred(t)
     return (_r(a, f) + _r(b, f)) / 2.0
 
@@ -76,6 +105,14 @@ def cc(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
 
 
 def _scd_call(t: Triplet) -> float:
+    if _images(t)[1]:
+        # sums of F - B and F - A follow from the same exact moments
+        s = _sums(t)
+        n = s["n"]
+        dfb, dfa = s["f"] - s["b"], s["f"] - s["a"]
+        r1 = _r_exact(n, dfb, s["a"], s["ff"] - 2 * s["bf"] + s["bb"], s["aa"], s["af"] - s["ab"])
+        r2 = _r_exact(n, dfa, s["b"], s["ff"] - 2 * s["af"] + s["aa"], s["bb"], s["bf"] - s["ab"])
+        return r1 + r2
     # (F - B) - mean(F - B) = f - b for the centred vectors, so no re-centring is needed.
     a, b, f = _centred(t)
     return _r(f - b, a) + _r(f - a, b)

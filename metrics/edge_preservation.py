@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import rgb2gray_matlab, row_strips, sobel_valid
+from ._primitives import rgb2gray_matlab, sobel_valid, tiles
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["qabf"]
@@ -47,13 +47,13 @@ def _preservation(gs, als, gf, alf) -> np.ndarray:
 def qabf_core(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray, *, exact_order: bool) -> float:
     """Q^{AB/F} of two 2-D sources and a fused image, on whatever scale they are given.
 
-    Processed in strips of rows (the Sobel filters need one row of halo).
+    Processed in tiles (the Sobel filters need one pixel of halo).
     """
     pads = [np.pad(p, 1) for p in (pa, pb, pf)]
     m, n = pa.shape
     num = den = 0.0
-    for i0, i1 in row_strips(m, n, 2):
-        (ga, aa), (gb, ab), (gf, af) = (_edge(pp[i0:i1 + 2], exact_order) for pp in pads)
+    for i0, i1, j0, j1 in tiles(m, n, 2):
+        (ga, aa), (gb, ab), (gf, af) = (_edge(pp[i0:i1 + 2, j0:j1 + 2], exact_order) for pp in pads)
         num += float(np.vdot(_preservation(ga, aa, gf, af), ga))
         num += float(np.vdot(_preservation(gb, ab, gf, af), gb))
         den += float(ga.sum()) + float(gb.sum())

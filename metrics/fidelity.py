@@ -14,12 +14,12 @@ from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
 from ._evaluate import evaluate
 from ._primitives import (
     check_min_size,
-    correlate_valid,
     correlate_valid_t,
+    correlate_valid_tiled,
     gaussian_factor,
     levels,
     rgb2gray_matlab,
-    row_strips,
+    tiles,
 )
 from .conventions import DEFAULT_CONVENTION, Triplet
 
@@ -109,7 +109,7 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
         if s > 1:
             if same_padding:
                 imgs = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2)))
-            imgs = np.ascontiguousarray(correlate_valid(imgs, w, step=2))
+            imgs = correlate_valid_tiled(imgs, w, step=2)
         stats_in = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2))) if same_padding \
             else imgs
         sat = saturate_first_scale and s == 1
@@ -117,8 +117,8 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
         rows = stats_in.shape[1] - n + 1
         cols = stats_in.shape[2] - n + 1
         vid_sel = vind_sel = 0.0
-        for i0, i1 in row_strips(rows, stats_in.shape[2], n - 1):
-            x = stats_in[:, i0:i1 + n - 1]
+        for i0, i1, j0, j1 in tiles(rows, cols, n - 1):
+            x = stats_in[:, i0:i1 + n - 1, j0:j1 + n - 1]
             d = x[nref]
             # filter inputs: refs, dist, refs^2, dist^2, refs*dist
             src = np.empty((3 * nref + 2,) + d.shape)

@@ -20,7 +20,7 @@ _LN2 = float(np.log(2.0))
 
 
 def _levels(t: Triplet, which: str, what: str) -> np.ndarray:
-    """Grey levels 0..255 (intp) of the convention's grey image, cached (shared by EN and MI)."""
+    """Grey levels 0..255 (uint8) of the convention's grey image, cached (shared by EN and MI)."""
     return t.memo(("levels", which), lambda: levels(t.grey(which), t.grey_is_integer(which), what))
 
 
@@ -97,7 +97,7 @@ def _mi_impl(t: Triplet) -> float:
         if conv in ("tang2023", "tang2022"):
             # Tang MI_evaluation.m: marginals from the images, joint histogram of (x+1) in uint8
             # arithmetic, so 255+1 saturates and levels 254 and 255 share a joint bin.
-            hj = joint_hist256(np.minimum(qs, 254), np.minimum(qf, 254))
+            hj = joint_hist256(qs, qf, top=254)
             total += entropy(hist256(qs), 2.0) + entropy(hist256(qf), 2.0) - entropy(hj.ravel(), 2.0)
         else:
             total += _mi_from_joint(joint_hist256(qs, qf), "bits" if conv == "ivifzoo" else "nats")
@@ -108,9 +108,9 @@ def _minmax_bins(x: np.ndarray) -> np.ndarray:
     """VIFB metricsMutinf: min-max normalise to [0,1] (constant -> 0), bin = int16(x*255) (0-based)."""
     lo, hi = x.min(), x.max()
     if hi == lo:
-        return np.zeros(x.shape, dtype=np.intp)
+        return np.zeros(x.shape, dtype=np.uint8)
     y = (x - lo) / (hi - lo)
-    return matlab_round(y * 255.0).astype(np.intp)
+    return matlab_round(y * 255.0).astype(np.uint8)
 
 
 def _mi_vifb_call(t: Triplet) -> float:

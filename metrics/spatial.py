@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import check_min_size, gradient_matlab, levels, sobel, to_uint8
+from ._primitives import check_min_size, gradient_matlab, levels, sobel_valid, tiles, to_uint8
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["sf", "ag", "sd", "ei"]
@@ -66,12 +66,20 @@ def sf(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
 # AG
 # ------------------------------------------------------------------------------------------------
 def _ag_core(x: np.ndarray, normaliser: str) -> float:
-    gx, gy = gradient_matlab(x)
-    s = np.sqrt((gx * gx + gy * gy) / 2.0)
+    """sum sqrt((gx^2 + gy^2) / 2) / normaliser with MATLAB ``gradient``, tile by tile (each tile
+    reads a one-pixel halo so that interior tile borders use central differences)."""
     m, n = x.shape
-    if normaliser == "(m-1)(n-1)":
-        return float(s.sum() / ((m - 1) * (n - 1)))
-    return float(s.mean())
+    total = 0.0
+    for i0, i1, j0, j1 in tiles(m, n, 1):
+        r0, c0 = max(i0 - 1, 0), max(j0 - 1, 0)
+        gx, gy = gradient_matlab(x[r0:min(i1 + 1, m), c0:min(j1 + 1, n)])
+        gx = gx[i0 - r0:i1 - r0, j0 - c0:j1 - c0]
+        gy = gy[i0 - r0:i1 - r0, j0 - c0:j1 - c0]
+        s = gx * gx
+        s += gy * gy
+        s *= 0.5
+        total += float(np.sqrt(s, out=s).sum())
+    return total / ((m - 1) * (n - 1) if normaliser == "(m-1)(n-1)" else m * n)
 
 
 def _ag_impl(t: Triplet) -> float:
@@ -160,8 +168,16 @@ def sd(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
 # EI
 # ------------------------------------------------------------------------------------------------
 def _ei_core(x: np.ndarray, border: str) -> float:
-    sx, sy = sobel(x, border)
-    return float(np.mean(np.sqrt(sx * sx + sy * sy)))
+    """Mean Sobel magnitude with zero or replicated borders, tile by tile."""
+    pp = np.pad(x, 1, mode="constant" if border == "zero" else "edge")
+    m, n = x.shape
+    total = 0.0
+    for i0, i1, j0, j1 in tiles(m, n, 2):
+        sx, sy = sobel_valid(pp[i0:i1 + 2, j0:j1 + 2])
+        sx *= sx
+        sx += sy * sy
+        total += float(np.sqrt(sx, out=sx).sum())
+    return total / (m * n)
 
 
 def _ei_impl(t: Triplet) -> float:

@@ -17,7 +17,7 @@ from ._primitives import (
     correlate_valid_t,
     gaussian_factor,
     mean2x2_symmetric_decimate,
-    row_strips,
+    tiles,
 )
 from .conventions import DEFAULT_CONVENTION, Triplet
 
@@ -114,15 +114,15 @@ def mef_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     The uniform patch sums are computed exactly (inputs are integers or dyadic fractions after the
     2x2 means); the Gaussian moments of the patch r follow from moments of the sources by
     linearity: r = lam * sum_k b_k (x_k - mu_k) with b_k = w_k / c_k and lam = max c / ||s||.
-    The image is processed in strips of rows so that temporaries stay in cache.
+    The image is processed in tiles so that temporaries stay in cache.
     """
     n = MEF_WINDOW
     g = gaussian_factor(n, 1.5)
     ones = np.ones(n)
     rows, cols = y.shape[0] - n + 1, y.shape[1] - n + 1
     total = 0.0
-    for i0, i1 in row_strips(rows, y.shape[1], n - 1):
-        a, b, c = x1[i0:i1 + n - 1], x2[i0:i1 + n - 1], y[i0:i1 + n - 1]
+    for i0, i1, j0, j1 in tiles(rows, cols, n - 1):
+        a, b, c = (z[i0:i1 + n - 1, j0:j1 + n - 1] for z in (x1, x2, y))
         src = np.empty((9,) + a.shape)  # (x1, x2, x1^2, x2^2, x1x2, y, x1y, x2y, y^2)
         src[0], src[1], src[5] = a, b, c
         np.multiply(a, a, out=src[2])
