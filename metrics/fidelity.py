@@ -14,8 +14,12 @@ from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
 from ._evaluate import evaluate
 from ._primitives import (
     check_min_size,
+    correlate_valid,
     correlate_valid_t,
     correlate_valid_tiled,
+    filter2_octave_at,
+    filter2_octave_const,
+    fspecial_gaussian_octave,
     gaussian_factor,
     levels,
     rgb2gray_matlab,
@@ -69,25 +73,180 @@ def _clamped(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, s2_small: np.ndarr
     return g, s1, sv
 
 
-def _info_sums(g, s1, sv, sigma_n_sq: float) -> tuple[float, float]:
-    """(sum VID, sum VIND) with VID = log10(1 + g^2 s1 / (sv + sn)), VIND = log10(1 + s1 / sn)."""
+def _info_sums(g, s1, sv, sigma_n_sq: float, skip=None) -> tuple[float, float]:
+    """(sum VID, sum VIND) with VID = log10(1 + g^2 s1 / (sv + sn)), VIND = log10(1 + s1 / sn),
+    leaving out the pixels where ``skip`` is true."""
     vid = g * g
     vid *= s1
     vid /= sv + sigma_n_sq
     vid += 1.0
     vind = s1 / sigma_n_sq
     vind += 1.0
-    return float(np.log10(vid, out=vid).sum()), float(np.log10(vind, out=vind).sum())
+    vid, vind = np.log10(vid, out=vid), np.log10(vind, out=vind)
+    if skip is not None:
+        np.copyto(vid, 0.0, where=skip)
+        np.copyto(vind, 0.0, where=skip)
+    return float(vid.sum()), float(vind.sum())
+
+
+def _vif_maps(mu, e2, ecross):
+    """Clamped maps per reference from local statistics of any shape.
+
+    ``mu``, ``e2``: filtered x and x^2 of the references then the distorted image; ``ecross``:
+    filtered ref*dist. Returns (maps, raw, s2_raw): the clamped (g, sigma1^2, sv^2) per reference,
+    the unclamped (sigma1^2, sigma12) per reference and the unclamped sigma2^2 (for the
+    rounding-risk test).
+    """
+    nref = len(ecross)
+    mu_d = mu[nref]
+    s2_raw = e2[nref] - mu_d * mu_d
+    s2 = np.maximum(s2_raw, 0.0)
+    s2_small = s2 < 1e-10
+    maps, raw = [], []
+    for k in range(nref):
+        s1 = e2[k] - mu[k] * mu[k]
+        s12 = ecross[k] - mu[k] * mu_d
+        raw.append((s1.copy(), s12))
+        maps.append(_clamped(s1, s2, s12, s2_small))
+    return maps, raw, s2_raw
+
+
+def _vif_sums(maps, viff_order, skip=None):
+    """([VID sums], [VIND sums]) per reference with sigma_n^2 = 2 and, when ``viff_order = (i, j)``,
+    the VID and VIND sums of Han's selection (sigma_n^2 = 325.125); pixels where ``skip`` is true
+    are left out."""
+    nums, dens = [], []
+    for g, s1, sv in maps:
+        num, den = _info_sums(g, s1, sv, VIF_SIGMA_N_SQ, skip)
+        nums.append(num)
+        dens.append(den)
+    vid_sel = vind_sel = 0.0
+    if viff_order is not None:
+        i, j = viff_order
+        pick = maps[i][0] < maps[j][0]
+        sel = [np.where(pick, a, b) for a, b in zip(maps[i], maps[j])]
+        vid_sel, vind_sel = _info_sums(*sel, VIFF_SIGMA_N_SQ, skip)
+    return nums, dens, vid_sel, vind_sel
+
+
+# Bound, in units of N^2 * E[x^2], on the difference between our separable sums and Octave's
+# direct 2-D sums of one window (a few units of rounding per tap; generous, since a flagged pixel
+# is merely recomputed).
+_RISK_FACTOR = 32.0 * 2.0 ** -53
+
+
+def _risky(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
+    """Pixels where a clamp or selection decision of the reference code could go either way within
+    rounding error: local variances within the error bound of the 1e-10 threshold, covariances
+    within the bound of 0, or (VIFF) gains of the two sources closer than their bounds."""
+    nref = len(ecross)
+    tol = _RISK_FACTOR * n * n
+    e_d = tol * e2[nref]
+    risky = np.abs(s2_raw - 1e-10) <= e_d
+    s2_sure_small = s2_raw < 1e-10 - e_d
+    g_err = []
+    for k in range(nref):
+        s1, s12 = raw[k]
+        e_k = tol * e2[k]
+        e_12 = tol * np.sqrt(e2[k] * e2[nref])
+        risky |= np.abs(s1 - 1e-10) <= e_k
+        risky |= (s1 >= 1e-10 - e_k) & ~s2_sure_small & (np.abs(s12) <= e_12)
+        if viff_order is not None:
+            sure_zero = (s1 < 1e-10 - e_k) | s2_sure_small | (s12 < -e_12)
+            err = (e_12 + np.abs(maps[k][0]) * e_k) / (np.maximum(s1, 0.0) + 1e-10)
+            np.copyto(err, 0.0, where=sure_zero)
+            g_err.append(err)
+    if viff_order is not None:
+        i, j = viff_order
+        tie_risk = np.abs(maps[i][0] - maps[j][0]) <= g_err[i] + g_err[j]
+        # certain zeros on both sides are an exact tie in the reference too (source 2 wins)
+        tie_risk &= (g_err[i] > 0.0) | (g_err[j] > 0.0)
+        risky |= tie_risk
+    return risky
+
+
+def _dilate_top_left(seed: np.ndarray, n: int) -> np.ndarray:
+    """``out[r, c] = any(seed[r-a, c-b] for 0 <= a, b < n)``: cells covered by n x n windows whose
+    top-left corners are the true cells of ``seed``."""
+    count = correlate_valid(np.pad(seed.astype(np.float64), ((n - 1, 0), (n - 1, 0))), np.ones(n))
+    return count > 0.5
+
+
+def _octave_stats(imgs1: np.ndarray, risky: dict, fast: dict, integer: bool) -> dict:
+    """Octave-exact local statistics (mu, E[x^2], E[ref*dist]) at the flagged pixels of each scale.
+
+    ``imgs1``: full-resolution stack (refs..., dist); ``risky[s]``: (rows, cols) of flagged
+    outputs at scale s; ``fast[s]``: our (mu, e2, ecross) at those pixels. Scale-s inputs are
+    rebuilt exactly (Octave's filter2 order) only where a flagged window needs them. At scale 1 on
+    8-bit data, windows where an image is constant use per-constant tables (Octave's sum over a
+    constant window depends on the constant only), and only windows whose remaining decisions
+    still depend on rounding are summed tap by tap.
+    """
+    nimg = imgs1.shape[0]
+    nref = nimg - 1
+    sizes = {1: imgs1.shape[1:]}
+    for s in range(2, 5):
+        n = 2 ** (5 - s) + 1
+        sizes[s] = ((sizes[s - 1][0] - n) // 2 + 1, (sizes[s - 1][1] - n) // 2 + 1)
+    win = {s: fspecial_gaussian_octave(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0)
+           for s in range(1, 5)}
+    need = {s: np.zeros(sizes[s], dtype=bool) for s in range(2, 5)}
+    for s in range(4, 1, -1):
+        n = 2 ** (5 - s) + 1
+        if s in risky:
+            seed = np.zeros(sizes[s], dtype=bool)
+            seed[risky[s]] = True
+            need[s] |= _dilate_top_left(seed, n)
+        if s < 4 and need[s + 1].any():
+            seed = np.zeros(sizes[s], dtype=bool)
+            qi, qj = np.nonzero(need[s + 1])
+            seed[2 * qi, 2 * qj] = True
+            need[s] |= _dilate_top_left(seed, 2 ** (5 - s - 1) + 1)
+    exact = {1: imgs1}
+    for s in range(2, 5):
+        x = np.full((nimg,) + sizes[s], np.nan)
+        if need[s].any():
+            r, c = np.nonzero(need[s])
+            x[:, r, c] = filter2_octave_at(win[s], exact[s - 1], r, c, step=2)
+        exact[s] = x
+    out = {}
+    for s, (r, c) in risky.items():
+        h = win[s]
+        n = h.shape[0]
+        x = exact[s]
+        mu, e2, ec = (np.array(v, dtype=np.float64) for v in fast[s])
+        if s == 1 and integer:
+            const = x[:, r + n // 2, c + n // 2]           # the value of a constant window
+            t_mu = filter2_octave_const(h, const)
+            t_e2 = filter2_octave_const(h, const * const)
+            flat = (e2 - mu * mu) < 1e-6                  # 8-bit data: otherwise >= 2.7e-5
+            noisy = flat & (t_e2 - t_mu * t_mu >= 1e-10)  # constants whose variance survives
+            np.copyto(mu, t_mu, where=flat)
+            np.copyto(e2, t_e2, where=flat)
+            both = flat[:nref] & flat[nref]
+            np.copyto(ec, filter2_octave_const(h, const[:nref] * const[nref]), where=both)
+            emul = ~flat.any(axis=0)                      # rare flags on textured windows
+            emul |= (noisy[:nref] & ~flat[nref]).any(axis=0)
+            emul |= noisy[nref] & (~flat[:nref]).any(axis=0)
+        else:
+            emul = np.ones(r.shape, dtype=bool)
+        if emul.any():
+            vals = filter2_octave_at(h, x, r[emul], c[emul], moments=True)
+            mu[:, emul] = vals[:nimg]
+            e2[:, emul] = vals[nimg:2 * nimg]
+            ec[:, emul] = vals[2 * nimg:]
+        out[s] = (mu, e2, ec)
+    return out
 
 
 def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = False,
               asymmetric_window: bool = False, saturate_first_scale: bool = False,
-              viff_order: tuple[int, int] | None = None) -> dict:
+              viff_order: tuple[int, int] | None = None, octave_exact: bool | None = None) -> dict:
     """One pass of the multi-scale pixel-VIF core (spec 3.1) over references sharing ``dist``.
 
     For every scale s = 1..4 (window N = 17, 9, 5, 3; for s > 1 every image is first filtered with
     the scale's window and decimated ``[::2, ::2]``), the local statistics and the clamped maps
-    (g, sigma1^2, sv^2) are computed strip by strip and reduced on the fly to
+    (g, sigma1^2, sv^2) are computed tile by tile and reduced on the fly to
 
     * ``vif_num[k]``, ``vif_den[k]``: sums over scales and pixels of VID and VIND with
       sigma_n^2 = 2 for reference k (vifp = num / den);
@@ -97,12 +256,22 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
     Options: ``same_padding`` (IVIF_ZOO: zero-padded 'same' filtering everywhere, else 'valid'),
     ``asymmetric_window`` (IVIF_ZOO's window grid), ``saturate_first_scale`` (Tang 2022: uint8
     products saturate at 255 at scale 1; inputs must be integer levels).
+
+    ``octave_exact`` (default: on for the plain 'valid' float core): in flat or nearly flat windows
+    the clamps of the reference code (variance < 1e-10, gain < 0) and VIFF's smaller-gain selection
+    compare quantities that are pure rounding noise, so their outcome depends on the summation
+    order of ``filter2``. Pixels where that can happen (decision margin below a rounding-error
+    bound) are recomputed in Octave's summation order, in which the reference values were
+    produced; elsewhere the result does not depend on the order (differences ~1e-12).
     """
     nref = len(refs)
+    if octave_exact is None:
+        octave_exact = not (same_padding or asymmetric_window or saturate_first_scale)
     vif_num = [0.0] * nref
     vif_den = [0.0] * nref
-    viff = 0.0
     imgs = np.stack([*refs, dist])
+    imgs1 = imgs
+    flagged, fast, viff_parts = {}, {}, {}
     for s in range(1, 5):
         n = 2 ** (5 - s) + 1
         w = _window(n, asymmetric_window)
@@ -113,10 +282,11 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
         stats_in = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2))) if same_padding \
             else imgs
         sat = saturate_first_scale and s == 1
-        weight = VIFF_SCALE_WEIGHTS[s - 1] if viff_order is not None else 0.0
+        want_viff = viff_order if (viff_order is not None and VIFF_SCALE_WEIGHTS[s - 1]) else None
         rows = stats_in.shape[1] - n + 1
         cols = stats_in.shape[2] - n + 1
         vid_sel = vind_sel = 0.0
+        found = []
         for i0, i1, j0, j1 in tiles(rows, cols, n - 1):
             x = stats_in[:, i0:i1 + n - 1, j0:j1 + n - 1]
             d = x[nref]
@@ -128,32 +298,40 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
             if sat:
                 np.minimum(src[nref + 1:], 255.0, out=src[nref + 1:])
             m = correlate_valid_t(src, w)  # transposed (C', R') maps
-            mu = m[:nref + 1]
-            e2 = m[nref + 1:2 * nref + 2]
-            ecross = m[2 * nref + 2:]
-            mu_d = mu[nref]
-            s2 = e2[nref] - mu_d * mu_d
-            np.maximum(s2, 0.0, out=s2)
-            s2_small = s2 < 1e-10
-            maps = []
+            mu, e2, ec = m[:nref + 1], m[nref + 1:2 * nref + 2], m[2 * nref + 2:]
+            maps, raw, s2_raw = _vif_maps(mu, e2, ec)
+            skip = None
+            if octave_exact:
+                skip = _risky(n, e2, ec, maps, raw, s2_raw, want_viff)
+                if skip.any():
+                    jj, ii = np.nonzero(skip)
+                    found.append((ii + i0, jj + j0, mu[:, jj, ii], e2[:, jj, ii], ec[:, jj, ii]))
+                else:
+                    skip = None
+            res = _vif_sums(maps, want_viff, skip)
             for k in range(nref):
-                s1 = e2[k] - mu[k] * mu[k]
-                s12 = ecross[k] - mu[k] * mu_d
-                gk, s1k, svk = _clamped(s1, s2, s12, s2_small)
-                num, den = _info_sums(gk, s1k, svk, VIF_SIGMA_N_SQ)
-                vif_num[k] += num
-                vif_den[k] += den
-                maps.append((gk, s1k, svk))
-            if weight:
-                i, j = viff_order
-                pick = maps[i][0] < maps[j][0]
-                sel = [np.where(pick, a, b) for a, b in zip(maps[i], maps[j])]
-                num, den = _info_sums(*sel, VIFF_SIGMA_N_SQ)
-                vid_sel += num
-                vind_sel += den
-        if weight:
-            npix = rows * cols
-            viff += weight * (vid_sel + VIFF_C * npix) / (vind_sel + VIFF_C * npix)
+                vif_num[k] += res[0][k]
+                vif_den[k] += res[1][k]
+            vid_sel += res[2]
+            vind_sel += res[3]
+        if found:
+            flagged[s] = tuple(np.concatenate([f[q] for f in found]) for q in range(2))
+            fast[s] = tuple(np.concatenate([f[q] for f in found], axis=1) for q in range(2, 5))
+        viff_parts[s] = [vid_sel, vind_sel, rows * cols, want_viff]
+    if flagged:
+        integer = bool(np.array_equal(imgs1, np.floor(imgs1)))
+        for s, (mu, e2, ec) in _octave_stats(imgs1, flagged, fast, integer).items():
+            res = _vif_sums(_vif_maps(mu, e2, ec)[0], viff_parts[s][3])
+            for k in range(nref):
+                vif_num[k] += res[0][k]
+                vif_den[k] += res[1][k]
+            viff_parts[s][0] += res[2]
+            viff_parts[s][1] += res[3]
+    viff = 0.0
+    for s, (vid_sel, vind_sel, npix, want) in viff_parts.items():
+        if want is not None:
+            viff += VIFF_SCALE_WEIGHTS[s - 1] * (vid_sel + VIFF_C * npix) / (
+                vind_sel + VIFF_C * npix)
     return {"vif_num": vif_num, "vif_den": vif_den, "viff": viff}
 
 
