@@ -42,6 +42,7 @@ def compute(fused, ir, vis, metrics: Iterable[str] | str | None = None,
     """
     keys = _resolve(metrics)
     t = Triplet(fused, ir, vis, convention)
+    t.requested = frozenset(keys)
     return {k: run_impl(k, METRICS[k].impl, t) for k in keys}
 
 

@@ -137,6 +137,8 @@ class Triplet:
         self.convention = get_convention(convention).name
         self.f, self.a, self.b = _checked if _checked is not None else check_triplet(fused, ir, vis)
         self._cache: dict = {}
+        # metric keys the caller will evaluate on this triplet (lets shared passes include them)
+        self.requested: frozenset | None = None
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -197,7 +199,10 @@ class Triplet:
         def build():
             if self.f.channels == 1:
                 return [self]
-            return [Triplet(None, None, None, self.convention,
+            subs = [Triplet(None, None, None, self.convention,
                             _checked=(self.f.channel(k), self.a.channel(k), self.b.channel(k)))
                     for k in range(3)]
+            for sub in subs:
+                sub.requested = self.requested
+            return subs
         return self.memo("vifb_channels", build)

@@ -138,31 +138,58 @@ _RISK_FACTOR = 32.0 * 2.0 ** -53
 def _risky(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
     """Pixels where a clamp or selection decision of the reference code could go either way within
     rounding error: local variances within the error bound of the 1e-10 threshold, covariances
-    within the bound of 0, or (VIFF) gains of the two sources closer than their bounds."""
+    within the bound of 0, or (VIFF) gains of the two sources closer than their bounds.
+
+    A cheap test with tile-wide bounds selects candidates; the per-pixel bounds are evaluated on
+    the candidates only.
+    """
     nref = len(ecross)
     tol = _RISK_FACTOR * n * n
-    e_d = tol * e2[nref]
-    risky = np.abs(s2_raw - 1e-10) <= e_d
-    s2_sure_small = s2_raw < 1e-10 - e_d
-    g_err = []
+    emax = [tol * float(e.max()) for e in e2]
+    cand = s2_raw <= 1e-10 + emax[nref]
     for k in range(nref):
         s1, s12 = raw[k]
-        e_k = tol * e2[k]
-        e_12 = tol * np.sqrt(e2[k] * e2[nref])
+        cand |= s1 <= 1e-10 + emax[k]
+        cand |= np.abs(s12) <= np.sqrt(emax[k] * emax[nref])
+    if viff_order is not None:
+        # Where sigma1^2 >= 1e6 * bound and |sigma12| >= 1e6 * bound, a gain's relative error is
+        # below ~2e-6, so only closer gains can swap; elsewhere every pixel is a candidate.
+        for k in range(nref):
+            s1, s12 = raw[k]
+            cand |= s1 < 1e6 * emax[k]
+            cand |= np.abs(s12) < 1e6 * np.sqrt(emax[k] * emax[nref])
+        gi, gj = maps[viff_order[0]][0], maps[viff_order[1]][0]
+        cand |= np.abs(gi - gj) <= 1e-5 * (np.abs(gi) + np.abs(gj))
+    if not cand.any():
+        return cand
+    # exact per-pixel test on the candidates
+    e2c = [e[cand] for e in e2]
+    e_d = tol * e2c[nref]
+    s2c = s2_raw[cand]
+    risky = np.abs(s2c - 1e-10) <= e_d
+    s2_sure_small = s2c < 1e-10 - e_d
+    g_err, gs = [], []
+    for k in range(nref):
+        s1, s12 = raw[k][0][cand], raw[k][1][cand]
+        e_k = tol * e2c[k]
+        e_12 = tol * np.sqrt(e2c[k] * e2c[nref])
         risky |= np.abs(s1 - 1e-10) <= e_k
         risky |= (s1 >= 1e-10 - e_k) & ~s2_sure_small & (np.abs(s12) <= e_12)
         if viff_order is not None:
+            g = maps[k][0][cand]
             sure_zero = (s1 < 1e-10 - e_k) | s2_sure_small | (s12 < -e_12)
-            err = (e_12 + np.abs(maps[k][0]) * e_k) / (np.maximum(s1, 0.0) + 1e-10)
+            err = (e_12 + np.abs(g) * e_k) / (np.maximum(s1, 0.0) + 1e-10)
             np.copyto(err, 0.0, where=sure_zero)
             g_err.append(err)
+            gs.append(g)
     if viff_order is not None:
         i, j = viff_order
-        tie_risk = np.abs(maps[i][0] - maps[j][0]) <= g_err[i] + g_err[j]
+        tie_risk = np.abs(gs[i] - gs[j]) <= g_err[i] + g_err[j]
         # certain zeros on both sides are an exact tie in the reference too (source 2 wins)
         tie_risk &= (g_err[i] > 0.0) | (g_err[j] > 0.0)
         risky |= tie_risk
-    return risky
+    cand[cand] = risky
+    return cand
 
 
 def _dilate_top_left(seed: np.ndarray, n: int) -> np.ndarray:
@@ -251,7 +278,8 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
     * ``vif_num[k]``, ``vif_den[k]``: sums over scales and pixels of VID and VIND with
       sigma_n^2 = 2 for reference k (vifp = num / den);
     * ``viff`` (when ``viff_order = (i, j)``): Han et al.'s VIFF with source 1 = ``refs[i]``,
-      source 2 = ``refs[j]`` (visual noise 325.125, smaller-gain selection, ties to source 2).
+      source 2 = ``refs[j]`` (visual noise 325.125, smaller-gain selection, ties to source 2);
+    * ``vif_num_fast``, ``vif_den_fast``: the VIF sums without the refinement described below.
 
     Options: ``same_padding`` (IVIF_ZOO: zero-padded 'same' filtering everywhere, else 'valid'),
     ``asymmetric_window`` (IVIF_ZOO's window grid), ``saturate_first_scale`` (Tang 2022: uint8
@@ -318,8 +346,14 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
             flagged[s] = tuple(np.concatenate([f[q] for f in found]) for q in range(2))
             fast[s] = tuple(np.concatenate([f[q] for f in found], axis=1) for q in range(2, 5))
         viff_parts[s] = [vid_sel, vind_sel, rows * cols, want_viff]
+    vif_num_fast, vif_den_fast = list(vif_num), list(vif_den)
     if flagged:
         integer = bool(np.array_equal(imgs1, np.floor(imgs1)))
+        for s, (mu, e2, ec) in fast.items():  # the flagged pixels as our own sums give them
+            res = _vif_sums(_vif_maps(mu, e2, ec)[0], None)
+            for k in range(nref):
+                vif_num_fast[k] += res[0][k]
+                vif_den_fast[k] += res[1][k]
         for s, (mu, e2, ec) in _octave_stats(imgs1, flagged, fast, integer).items():
             res = _vif_sums(_vif_maps(mu, e2, ec)[0], viff_parts[s][3])
             for k in range(nref):
@@ -332,7 +366,8 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
         if want is not None:
             viff += VIFF_SCALE_WEIGHTS[s - 1] * (vid_sel + VIFF_C * npix) / (
                 vind_sel + VIFF_C * npix)
-    return {"vif_num": vif_num, "vif_den": vif_den, "viff": viff}
+    return {"vif_num": vif_num, "vif_den": vif_den, "viff": viff, "viff_order": viff_order,
+            "vif_num_fast": vif_num_fast, "vif_den_fast": vif_den_fast, "exact": octave_exact}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -341,13 +376,31 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
 _ORDER_INDEX = {"ir_vis": (0, 1), "vis_ir": (1, 0)}  # (source 1, source 2) in refs = [ir, vis]
 
 
-def _valid_pass(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, order: str = "vis_ir",
-                tag: str = "grey") -> dict:
-    """The float 'valid' core pass on refs [IR, VIS] and ``f``, cached on ``t`` under ``tag``
-    (VIF and VIFF see the same grey images under every convention except in MEFB's colour
-    paths, which use other tags)."""
-    return t.memo(("vifp_valid", tag, order),
-                  lambda: vifp_pass([a, b], f, viff_order=_ORDER_INDEX[order]))
+def _valid_pass(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, *,
+                viff_order: str | None = None, exact: bool = True, tag: str = "grey") -> dict:
+    """The float 'valid' core pass on refs [IR, VIS] and ``f``, cached on ``t`` under ``tag``.
+
+    VIF and VIFF see the same grey images under every convention except in MEFB's colour paths
+    (other tags), so one pass serves both: when the caller asked :func:`metrics.compute` for VIFF
+    too (``t.requested``), VIF's pass already includes VIFF in the default source order. ``exact``
+    asks for the Octave-order refinement (reference code in MATLAB/Octave); CDDFuse's VIF, a
+    float32 SciPy peer, uses the unrefined sums.
+    """
+    key = ("vifp_valid", tag)
+    have = t._cache.get(key)
+    if have is not None and (viff_order is None or have["viff_order"] == _ORDER_INDEX[viff_order]) \
+            and (have["exact"] or not exact):
+        return have
+    if viff_order is None and have is not None and have["viff_order"] is not None:
+        order_idx = have["viff_order"]
+    elif viff_order is None and "VIFF" in (t.requested or ()):
+        order_idx = _ORDER_INDEX["vis_ir"]
+    else:
+        order_idx = None if viff_order is None else _ORDER_INDEX[viff_order]
+    want_exact = exact or bool(have and have["exact"]) or order_idx is not None
+    res = vifp_pass([a, b], f, viff_order=order_idx, octave_exact=want_exact)
+    t._cache[key] = res
+    return res
 
 
 def _grey_sources(t: Triplet):
@@ -378,7 +431,10 @@ def _vif_call(t: Triplet) -> float:
                       for w in ("ir", "vis", "fused"))
         return sum(_vif_terms(vifp_pass([qa, qb], qf, saturate_first_scale=True)))
     a, b, f = _grey_sources(t)
-    terms = _vif_terms(_valid_pass(t, a, b, f))
+    res = _valid_pass(t, a, b, f, exact=conv != "cddfuse")
+    if conv == "cddfuse":  # CDDFuse's float32 SciPy code: no Octave-order refinement
+        res = {"vif_num": res["vif_num_fast"], "vif_den": res["vif_den_fast"]}
+    terms = _vif_terms(res)
     if conv == "cddfuse":
         for k, name in enumerate(("ir", "vis")):
             if np.isnan(terms[k]):
@@ -434,7 +490,7 @@ def vif(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
 # ------------------------------------------------------------------------------------------------
 def _viff_grey_call(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, order: str,
                     tag: str = "grey") -> float:
-    return _valid_pass(t, a, b, f, order, tag)["viff"]
+    return _valid_pass(t, a, b, f, viff_order=order, tag=tag)["viff"]
 
 
 def _srgb_lightness_uint8(rgb: np.ndarray) -> np.ndarray:
