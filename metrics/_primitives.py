@@ -426,6 +426,20 @@ def tiles(rows: int, cols: int, halo: int = 0):
             break
 
 
+def padded_tile(x: np.ndarray, i0: int, i1: int, j0: int, j1: int, pad: int,
+                mode: str = "constant") -> np.ndarray:
+    """``np.pad(x, pad, mode)[i0:i1 + 2*pad, j0:j1 + 2*pad]`` without padding the whole image:
+    interior tiles are plain slices, border tiles are padded locally."""
+    m, n = x.shape
+    r0, r1 = max(i0 - pad, 0), min(i1 + pad, m)
+    c0, c1 = max(j0 - pad, 0), min(j1 + pad, n)
+    sub = x[r0:r1, c0:c1]
+    widths = ((r0 - (i0 - pad), (i1 + pad) - r1), (c0 - (j0 - pad), (j1 + pad) - c1))
+    if widths == ((0, 0), (0, 0)):
+        return sub
+    return np.pad(sub, widths, mode=mode)
+
+
 def correlate_valid_tiled(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
     """:func:`correlate_valid` of a stack (K, R, C) computed tile by tile into a new C-contiguous
     array (cache-friendly for large images)."""

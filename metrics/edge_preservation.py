@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import rgb2gray_matlab, sobel_valid, tiles
+from ._primitives import padded_tile, rgb2gray_matlab, sobel_valid, tiles
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["qabf"]
@@ -49,13 +49,12 @@ def qabf_core(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray, *, exact_order: bo
 
     Processed in tiles (the Sobel filters need one pixel of halo).
     """
-    pads = [np.pad(p, 1) for p in (pa, pb, pf)]
     m, n = pa.shape
     num = den = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):  # Sx == 0 and gS == gF == 0 are handled
         for i0, i1, j0, j1 in tiles(m, n, 2):
-            (ga, aa), (gb, ab), (gf, af) = (_edge(pp[i0:i1 + 2, j0:j1 + 2], exact_order)
-                                            for pp in pads)
+            (ga, aa), (gb, ab), (gf, af) = (_edge(padded_tile(p, i0, i1, j0, j1, 1), exact_order)
+                                            for p in (pa, pb, pf))
             # (q * g).sum(), not np.vdot: BLAS ddot threads, which is slower on a busy machine
             num += float((_preservation(ga, aa, gf, af) * ga).sum())
             num += float((_preservation(gb, ab, gf, af) * gb).sum())

@@ -4,7 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import check_min_size, gradient_matlab, levels, sobel_valid, tiles, to_uint8
+from ._primitives import (
+    check_min_size,
+    gradient_matlab,
+    levels,
+    padded_tile,
+    sobel_valid,
+    tiles,
+    to_uint8,
+)
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["sf", "ag", "sd", "ei"]
@@ -169,11 +177,11 @@ def sd(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
 # ------------------------------------------------------------------------------------------------
 def _ei_core(x: np.ndarray, border: str) -> float:
     """Mean Sobel magnitude with zero or replicated borders, tile by tile."""
-    pp = np.pad(x, 1, mode="constant" if border == "zero" else "edge")
+    mode = "constant" if border == "zero" else "edge"
     m, n = x.shape
     total = 0.0
     for i0, i1, j0, j1 in tiles(m, n, 2):
-        sx, sy = sobel_valid(pp[i0:i1 + 2, j0:j1 + 2])
+        sx, sy = sobel_valid(padded_tile(x, i0, i1, j0, j1, 1, mode))
         sx *= sx
         sx += sy * sy
         total += float(np.sqrt(sx, out=sx).sum())
