@@ -89,13 +89,13 @@ def _info_sums(g, s1, sv, sigma_n_sq: float, skip=None) -> tuple[float, float]:
     return float(vid.sum()), float(vind.sum())
 
 
-def _vif_maps(mu, e2, ecross):
+def _vif_maps(mu, e2, ecross, keep_raw: bool = True):
     """Clamped maps per reference from local statistics of any shape.
 
     ``mu``, ``e2``: filtered x and x^2 of the references then the distorted image; ``ecross``:
     filtered ref*dist. Returns (maps, raw, s2_raw): the clamped (g, sigma1^2, sv^2) per reference,
     the unclamped (sigma1^2, sigma12) per reference and the unclamped sigma2^2 (for the
-    rounding-risk test).
+    rounding-risk test; ``raw`` is empty unless ``keep_raw``).
     """
     nref = len(ecross)
     mu_d = mu[nref]
@@ -106,7 +106,8 @@ def _vif_maps(mu, e2, ecross):
     for k in range(nref):
         s1 = e2[k] - mu[k] * mu[k]
         s12 = ecross[k] - mu[k] * mu_d
-        raw.append((s1.copy(), s12))
+        if keep_raw:
+            raw.append((s1.copy(), s12))
         maps.append(_clamped(s1, s2, s12, s2_small))
     return maps, raw, s2_raw
 
@@ -327,7 +328,7 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
                 np.minimum(src[nref + 1:], 255.0, out=src[nref + 1:])
             m = correlate_valid_t(src, w)  # transposed (C', R') maps
             mu, e2, ec = m[:nref + 1], m[nref + 1:2 * nref + 2], m[2 * nref + 2:]
-            maps, raw, s2_raw = _vif_maps(mu, e2, ec)
+            maps, raw, s2_raw = _vif_maps(mu, e2, ec, keep_raw=octave_exact)
             skip = None
             if octave_exact:
                 skip = _risky(n, e2, ec, maps, raw, s2_raw, want_viff)
@@ -350,12 +351,12 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
     if flagged:
         integer = bool(np.array_equal(imgs1, np.floor(imgs1)))
         for s, (mu, e2, ec) in fast.items():  # the flagged pixels as our own sums give them
-            res = _vif_sums(_vif_maps(mu, e2, ec)[0], None)
+            res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], None)
             for k in range(nref):
                 vif_num_fast[k] += res[0][k]
                 vif_den_fast[k] += res[1][k]
         for s, (mu, e2, ec) in _octave_stats(imgs1, flagged, fast, integer).items():
-            res = _vif_sums(_vif_maps(mu, e2, ec)[0], viff_parts[s][3])
+            res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], viff_parts[s][3])
             for k in range(nref):
                 vif_num[k] += res[0][k]
                 vif_den[k] += res[1][k]

@@ -58,15 +58,15 @@ def _mef_q_sum(box: np.ndarray, gm: np.ndarray) -> float:
     np.copyto(R, EPS, where=R < 0.0)
     p = np.tan(R * (np.pi / 2.0), out=R)
     np.minimum(p, 10.0, out=p)
-    # Weights (step 4) and b_k = w_k / c_k.
+    # Weights (step 4) and b_k = w_k / c_k. The normalisation of the weights cancels in the
+    # rescaling of step 5 (s / ||s|| * max c), so unnormalised weights are used.
     ca, cb = na + 0.001, nb + 0.001
-    wa = np.power(ca / n, p)
-    wa += EPS
-    wb = np.power(cb / n, p, out=p)
-    wb += EPS
-    wsum = wa + wb
-    ba = wa / (wsum * ca)
-    bb = np.divide(wb, wsum * cb, out=wb)
+    ba = np.power(ca / n, p)
+    ba += EPS
+    ba /= ca
+    bb = np.power(cb / n, p, out=p)
+    bb += EPS
+    bb /= cb
     # Desired structure s = sum_k b_k (x_k - mu_k); rescaled to norm max_k c_k (step 5).
     ss = ba * ba * naa
     ss += bb * bb * nbb
