@@ -1,0 +1,66 @@
+"""Exceptions and warnings raised by :mod:`metrics`.
+
+All input problems are reported with exceptions derived from :class:`ValueError`, so callers that
+already catch ``ValueError`` keep working. Numerical behaviour copied from a reference implementation
+that would otherwise go unnoticed (a NaN replaced by a constant, an unverified code path) is reported
+with a :class:`MetricWarning` subclass; filter them with the standard :mod:`warnings` machinery.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "MetricInputError",
+    "ImageTooSmallError",
+    "UnknownMetricError",
+    "UnknownConventionError",
+    "MetricWarning",
+    "NaNTermReplacedWarning",
+    "UndefinedValueWarning",
+    "UnverifiedPathWarning",
+    "InputRangeWarning",
+    "QuantizationWarning",
+]
+
+
+class MetricInputError(ValueError):
+    """An input array is unusable (wrong shape, dtype, range, NaN/Inf ...)."""
+
+
+class ImageTooSmallError(MetricInputError):
+    """The images are smaller than the minimum a metric needs (MS-SSIM levels, VIF windows ...)."""
+
+
+class UnknownMetricError(ValueError):
+    """A metric name is not in :data:`metrics.METRICS`; the message suggests the closest names."""
+
+
+class UnknownConventionError(ValueError):
+    """A convention name is not in :data:`metrics.CONVENTIONS`; the message suggests the closest names."""
+
+
+class MetricWarning(UserWarning):
+    """Base class of every warning emitted by :mod:`metrics`."""
+
+
+class NaNTermReplacedWarning(MetricWarning):
+    """A reference implementation replaces a NaN by a constant and we reproduce it.
+
+    Emitted by VIF under ``convention="cddfuse"``: CDDFuse's ``Evaluator.VIFF`` returns 1.0 for a
+    source whose pixel-VIF is NaN (e.g. a constant source image). The returned value therefore
+    contains an invented 1.0 for that source.
+    """
+
+
+class UndefinedValueWarning(MetricWarning):
+    """A metric is undefined for this input (e.g. correlation with a constant image) and is NaN."""
+
+
+class UnverifiedPathWarning(MetricWarning):
+    """A code path of a reference implementation was reimplemented but never checked against it."""
+
+
+class InputRangeWarning(MetricWarning):
+    """Float input looks like [0, 1] data although every metric expects the 0-255 scale."""
+
+
+class QuantizationWarning(MetricWarning):
+    """Non-integer float input was rounded to 8-bit grey levels for a histogram-based metric."""

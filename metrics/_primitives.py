@@ -1,0 +1,565 @@
+"""Shared numerical building blocks of :mod:`metrics` (the single home of all of them).
+
+Everything here is vectorised numpy/scipy-free code that reproduces the exact semantics of the
+MATLAB / OpenCV / PIL / PyTorch operations the reference implementations rely on (spec
+``metrics.md`` sections 3 and 6):
+
+* input validation (shapes, dtype, NaN/Inf, 0-255 range, minimum sizes);
+* MATLAB rounding (half away from zero) and uint8 saturation arithmetic;
+* the three colour-to-grey rules (MATLAB ``rgb2gray``, OpenCV float ``cvtColor``, PIL ``convert('L')``);
+* MATLAB ``fspecial('gaussian')``, separable 'valid' correlation (``filter2``; exact box sums on
+  integer data), Octave's exact ``filter2`` summation order at selected outputs, MATLAB ``conv2``
+  with its tap accumulation order, Sobel filters;
+* MATLAB ``gradient``; 256-bin and 256x256 histograms and entropies; Pearson correlation (``corr2``);
+* the two 2x2 down-sampling rules (MATLAB ``imfilter(ones(2)/4, 'symmetric')`` + ``1:2:end`` and
+  PyTorch ``avg_pool2d`` with ``padding = size % 2``).
+
+No Python loop here runs over pixels, windows or histogram bins; the only loops run over the (at most
+nine) taps of a 3x3 kernel, where the accumulation order is the point.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from ._errors import (
+    ImageTooSmallError,
+    InputRangeWarning,
+    MetricInputError,
+    QuantizationWarning,
+)
+
+EPS = float(np.finfo(np.float64).eps)  # MATLAB eps = 2.220446049250313e-16
+
+# MATLAB rgb2gray: first row of inv([1 0.956 0.621; 1 -0.272 -0.647; 1 -1.106 1.703]), bit for bit
+# as reference LAPACK (dgetrf + dgetri, no FMA) computes it; printed to 15 digits these are the
+# familiar 0.298936021293775, 0.587043074451121, 0.114020904255103. The last bits matter only for
+# unrounded conversions of double data (VIFB's Qabf), where they decide exact ties.
+MATLAB_GREY_WEIGHTS = (0.2989360212937755, 0.5870430744511212, 0.1140209042551033)
+# OpenCV cvtColor(BGR2GRAY) on float32 images: single-precision BT.601 weights.
+OPENCV_GREY_WEIGHTS = (np.float32(0.299), np.float32(0.587), np.float32(0.114))
+# PIL Image.convert('L'): ITU-R 601-2 luma in 16-bit fixed point, rounded.
+PIL_GREY_WEIGHTS = (19595, 38470, 7471)
+
+IMAGE_NAMES = ("fused", "ir", "vis")
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckedImage:
+    """A validated input image.
+
+    ``data`` is float64, C-contiguous, H x W or H x W x 3, values in [0, 255]; ``integer`` tells
+    whether every value is an integer (always true for uint8 input), i.e. whether the image is
+    exactly what an 8-bit file would hold.
+    """
+
+    name: str
+    data: np.ndarray
+    integer: bool
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.data.ndim == 2 else self.data.shape[2]
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        return self.data.shape[0], self.data.shape[1]
+
+    def channel(self, k: int) -> "CheckedImage":
+        """Channel ``k`` of a colour image (the image itself when it is grey)."""
+        if self.data.ndim == 2:
+            return self
+        return CheckedImage(self.name, np.ascontiguousarray(self.data[:, :, k]), self.integer)
+
+
+def check_image(x, name: str) -> CheckedImage:
+    """Validate one input image and return it as a :class:`CheckedImage`.
+
+    Accepted: array-likes of dtype uint8 (or another integer type with values in 0-255) or float
+    with values in [0, 255], shaped H x W, H x W x 1 or H x W x 3 (RGB order).
+    """
+    a = np.asarray(x)
+    kind = a.dtype.kind
+    if kind not in "uif":
+        raise MetricInputError(
+            f"{name}: unsupported dtype {a.dtype}; expected uint8 or float with values in 0-255")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 3 and a.shape[2] != 3:
+        hint = " (RGBA? drop the alpha channel)" if a.shape[2] == 4 else ""
+        raise MetricInputError(
+            f"{name}: expected H x W or H x W x 3 (RGB), got shape {a.shape}{hint}")
+    if a.ndim not in (2, 3):
+        raise MetricInputError(
+            f"{name}: expected a 2-D (H x W) or 3-D (H x W x 3) array, got shape {a.shape}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise MetricInputError(f"{name}: empty image, shape {a.shape}")
+    if kind == "f":
+        finite = np.isfinite(a)
+        if not finite.all():
+            n_nan = int(np.isnan(a).sum())
+            n_inf = int(a.size - finite.sum() - n_nan)
+            raise MetricInputError(
+                f"{name}: contains {n_nan} NaN and {n_inf} infinite values; metrics need finite "
+                f"grey levels in [0, 255]")
+    if a.dtype != np.uint8:
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0.0 or hi > 255.0:
+            hint = ""
+            if kind == "f" and lo >= -1.0 and hi <= 1.0:
+                hint = "; it looks like [-1, 1] data: map it to [0, 255] first"
+            elif kind == "f":
+                hint = ("; metrics expect the 0-255 grey-level scale (scale [0, 1] data by 255, "
+                        "clip out-of-range values before saving as a real fuser output would)")
+            raise MetricInputError(
+                f"{name}: values outside [0, 255] (min {lo:g}, max {hi:g}){hint}")
+    data = np.ascontiguousarray(a, dtype=np.float64)
+    if kind == "f":
+        integer = bool(np.array_equal(data, np.floor(data)))
+    else:
+        integer = True
+    return CheckedImage(name, data, integer)
+
+
+def check_triplet(fused, ir, vis) -> tuple[CheckedImage, CheckedImage, CheckedImage]:
+    """Validate ``fused``, ``ir`` and ``vis`` and check that their spatial sizes agree."""
+    imgs = tuple(check_image(x, n) for x, n in zip((fused, ir, vis), IMAGE_NAMES))
+    if len({im.hw for im in imgs}) != 1:
+        desc = ", ".join(f"{im.name} has shape {im.data.shape}" for im in imgs)
+        raise MetricInputError(
+            f"image sizes differ: {desc}; fused, ir and vis must have the same height and width")
+    if all(not im.integer for im in imgs) and max(float(im.data.max()) for im in imgs) <= 1.0:
+        warnings.warn(
+            "all three images are float with values <= 1; metrics expect the 0-255 scale: "
+            "multiply [0, 1] data by 255", InputRangeWarning, stacklevel=3)
+    return imgs  # type: ignore[return-value]
+
+
+def check_min_size(hw: tuple[int, int], minimum: int, what: str) -> None:
+    """Raise :class:`ImageTooSmallError` unless both image sides are >= ``minimum``."""
+    if min(hw) < minimum:
+        raise ImageTooSmallError(
+            f"{what} needs images of at least {minimum} x {minimum} pixels (smaller side >= "
+            f"{minimum}), got {hw[0]} x {hw[1]}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Rounding and 8-bit arithmetic
+# --------------------------------------------------------------------------------------------------
+def matlab_round(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``round``: half away from zero (numpy's ``round`` is half to even)."""
+    a = np.abs(x)
+    r = np.floor(a)
+    r += (a - r) >= 0.5  # a - floor(a) is exact, so the tie test is exact
+    return np.copysign(r, x)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``uint8(x)`` on doubles: round half away from zero, saturate to [0, 255] (as float64)."""
+    return np.clip(matlab_round(x), 0.0, 255.0)
+
+
+def levels(img: CheckedImage | np.ndarray, integer: bool | None = None, what: str = "") -> np.ndarray:
+    """Grey levels 0..255 as a ``uint8`` array, for histogram indexing.
+
+    Integer-valued data are used as they are. Non-integer float data are rounded with MATLAB
+    ``uint8()`` semantics and a :class:`QuantizationWarning` is emitted.
+    """
+    if isinstance(img, CheckedImage):
+        data, integer = img.data, img.integer
+    else:
+        data = img
+        if integer is None:
+            integer = bool(np.array_equal(data, np.floor(data)))
+    if not integer:
+        warnings.warn(
+            f"{what or 'histogram metric'}: non-integer float input rounded to 8-bit grey levels "
+            f"(MATLAB uint8 semantics), as the reference code only ever sees 8-bit images",
+            QuantizationWarning, stacklevel=3)
+        data = to_uint8(data)
+    return data.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------------
+# Colour to grey
+# --------------------------------------------------------------------------------------------------
+def rgb2gray_matlab(rgb: np.ndarray, *, as_uint8: bool = True) -> np.ndarray:
+    """MATLAB ``rgb2gray``.
+
+    For uint8 images (``as_uint8=True``) the weighted sum is computed in double, rounded half away
+    from zero and saturated; for double images (``as_uint8=False``) it is returned unrounded. The
+    sum is accumulated R, G, B in that order without fused multiply-adds (the order of a reference
+    BLAS ``dgemv``), which reproduces MATLAB/Octave to the last bit.
+    """
+    wr, wg, wb = MATLAB_GREY_WEIGHTS
+    g = rgb[:, :, 0] * wr
+    g += rgb[:, :, 1] * wg
+    g += rgb[:, :, 2] * wb
+    return to_uint8(g) if as_uint8 else g
+
+
+def rgb2gray_opencv_f32(rgb: np.ndarray) -> np.ndarray:
+    """OpenCV ``cvtColor(BGR2GRAY)`` on a float32 image, returned as float32.
+
+    OpenCV's vectorised kernel evaluates ``fma(R, 0.299f, fma(B, 0.114f, G * 0.587f))`` in single
+    precision. Products of an 8-bit value with a float32 weight, and their sums, are exact in
+    float64, so rounding to float32 at the same three places reproduces it bit for bit (checked
+    against OpenCV on all 2**24 colours; OpenCV's scalar tail loop, used for the last < 16 pixels of
+    an image whose pixel count is not a multiple of 16, can differ in the last bit).
+    """
+    wr, wg, wb = (np.float64(w) for w in OPENCV_GREY_WEIGHTS)
+    r = rgb[:, :, 0].astype(np.float32).astype(np.float64)
+    g = rgb[:, :, 1].astype(np.float32).astype(np.float64)
+    b = rgb[:, :, 2].astype(np.float32).astype(np.float64)
+    t = (g * wg).astype(np.float32).astype(np.float64)
+    t = (b * wb + t).astype(np.float32).astype(np.float64)
+    return (r * wr + t).astype(np.float32)
+
+
+def rgb2gray_pil(rgb: np.ndarray) -> np.ndarray:
+    """PIL ``Image.convert('L')`` on 8-bit RGB: ``(19595 R + 38470 G + 7471 B + 32768) >> 16``."""
+    q = rgb.astype(np.int64)
+    wr, wg, wb = PIL_GREY_WEIGHTS
+    return ((wr * q[:, :, 0] + wg * q[:, :, 1] + wb * q[:, :, 2] + 32768) >> 16).astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------------
+# Windows
+# --------------------------------------------------------------------------------------------------
+def fspecial_gaussian(n: int, sigma: float) -> np.ndarray:
+    """MATLAB ``fspecial('gaussian', n, sigma)`` (with its eps*max truncation), 2-D."""
+    r = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    h = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2.0 * sigma * sigma))
+    h[h < EPS * h.max()] = 0.0
+    return h / h.sum()
+
+
+def gaussian_factor(n: int, sigma: float) -> np.ndarray:
+    """1-D factor ``g`` with ``outer(g, g) == fspecial_gaussian(n, sigma)`` to rounding error.
+
+    Raises if ``fspecial`` would truncate entries (then the window would not be separable).
+    """
+    r = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    g = np.exp(-(r * r) / (2.0 * sigma * sigma))
+    if g[0] * g[0] < EPS:  # the corner entry relative to the centre (= 1)
+        raise RuntimeError(f"fspecial('gaussian', {n}, {sigma}) truncates; not separable")
+    return g / g.sum()
+
+
+def fspecial_gaussian_octave(n: int, sigma: float) -> np.ndarray:
+    """``fspecial('gaussian', n, sigma)`` bit for bit as Octave's image package computes it:
+    ``exp(-(x.^2 + y.^2) / (2*sigma^2))`` with the C library's ``exp``, divided by its column-major
+    sequential sum (no truncation occurs for the windows used here)."""
+    r = [k - (n - 1) / 2.0 for k in range(n)]
+    s2 = 2.0 * sigma ** 2
+    h = np.array([[math.exp(-(r[j] ** 2 + r[i] ** 2) / s2) for j in range(n)] for i in range(n)])
+    total = 0.0
+    for j in range(n):  # column-major sequential sum over the (<= 17 x 17) window entries
+        for i in range(n):
+            total += h[i, j]
+    return h / total
+
+
+def filter2_octave_at(h: np.ndarray, x: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                      step: int = 1, *, moments: bool = False) -> np.ndarray:
+    """``filter2(h, x, 'valid')`` at selected outputs, summed exactly as Octave does.
+
+    Octave's ``filter2`` calls ``conv2(x, rot90(h, 2), 'valid')``, whose inner kernel accumulates,
+    for every output, ``b(i, j) * x(...)`` over the kernel columns ``j`` (outer) and rows ``i``
+    (inner) with separate multiply and add (no FMA), starting from 0. Here the windows are gathered
+    as views, the products formed for all taps at once and summed with ``cumsum`` (a strictly
+    sequential accumulation), in blocks of outputs. Outputs are the windows whose top-left corner
+    is ``(rows * step, cols * step)`` in the last two axes of ``x`` (a leading axis is a batch of
+    images). With ``moments=True`` and a stack (refs..., dist), the result stacks the filtered
+    images, their squares and each ref times dist (products formed per pixel, as MATLAB's ``x.*x``
+    before filtering). Used only where a decision of the reference code depends on the last bits
+    (see fidelity.py).
+    """
+    n = h.shape[0]
+    # tap t = j*n + i takes b(i, j) = h(n-1-i, n-1-j) times x(r + n-1-i, c + n-1-j)
+    wt = h[::-1, ::-1].T.ravel()
+    win = sliding_window_view(x, (n, n), axis=(-2, -1))  # (..., R, C, n, n) view
+    r0 = np.asarray(rows).ravel() * step
+    c0 = np.asarray(cols).ravel() * step
+    nk = x.shape[0] if moments else 0
+    out = np.empty(((3 * nk - 1,) if moments else x.shape[:-2]) + r0.shape)
+    block = max(1, (1 << 20) // (n * n * max(1, 3 * nk)))
+    for b0 in range(0, r0.size, block):  # blocks of outputs, bounded memory
+        v = win[..., r0[b0:b0 + block], c0[b0:b0 + block], ::-1, ::-1]
+        v = np.swapaxes(v, -1, -2).reshape(v.shape[:-2] + (n * n,))
+        if moments:
+            v = np.concatenate((v, v * v, v[:-1] * v[-1]))
+        else:
+            v = v.copy()
+        v *= wt
+        out[..., b0:b0 + block] = np.cumsum(v, axis=-1)[..., -1]
+    return out
+
+
+def filter2_octave_const(h: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """:func:`filter2_octave_at` on windows whose entries all equal ``c`` (vectorised over the
+    distinct values of ``c``)."""
+    wt = h[::-1, ::-1].T.ravel()
+    vals, inv = np.unique(np.asarray(c, dtype=np.float64), return_inverse=True)
+    table = np.cumsum(vals[:, None] * wt, axis=-1)[:, -1]
+    return table[inv].reshape(np.shape(c))
+
+
+# --------------------------------------------------------------------------------------------------
+# Separable correlation (banded matrix products: BLAS speed, no per-pixel Python loop)
+# --------------------------------------------------------------------------------------------------
+_BLOCK = 16          # outputs per banded block (kernels longer than _SMALL_KERNEL taps)
+_SMALL_KERNEL = 11   # up to this length, blocks of _BLOCK // 2 outputs were measured faster
+_BAND_CACHE: dict = {}
+
+
+def _band(g: np.ndarray, block: int, step: int) -> np.ndarray:
+    """Banded (span x block) matrix whose column j holds ``g`` at rows j*step .. j*step+len(g)-1."""
+    key = (g.tobytes(), block, step)
+    t = _BAND_CACHE.get(key)
+    if t is None:
+        n = g.size
+        t = np.zeros(((block - 1) * step + n, block))
+        for j in range(block):  # loop over the block's outputs (at most 16), not over pixels
+            t[j * step:j * step + n, j] = g
+        if len(_BAND_CACHE) > 256:
+            _BAND_CACHE.clear()
+        _BAND_CACHE[key] = t
+    return t
+
+
+def _windows(x: np.ndarray, axis: int, nb: int, span: int, hop: int) -> np.ndarray:
+    """Read-only overlapping windows of ``span`` samples every ``hop`` along ``axis`` (-1 or -2):
+    shape (..., R, nb, span) for axis -1, (..., nb, span, C) for axis -2."""
+    st = x.strides
+    if axis == -1:
+        shape = x.shape[:-1] + (nb, span)
+        strides = st[:-1] + (hop * st[-1], st[-1])
+    else:
+        shape = x.shape[:-2] + (nb, span, x.shape[-1])
+        strides = st[:-2] + (hop * st[-2], st[-2], st[-1])
+    return as_strided(x, shape=shape, strides=strides, writeable=False)
+
+
+def correlate1d_valid(x: np.ndarray, g: np.ndarray, axis: int, step: int = 1) -> np.ndarray:
+    """'valid' 1-D correlation along ``axis`` (-1: columns, -2: rows; leading axes are a batch),
+    keeping every ``step``-th output: ``out[i] = sum_k g[k] * x[i*step + k]``.
+
+    Implemented as batched products with a banded matrix (BLAS speed, no loop over pixels). With
+    integer (or dyadic) data and an integer kernel the sums are exact.
+    """
+    axis = axis - x.ndim if axis >= 0 else axis
+    n = g.size
+    length = x.shape[axis]
+    if length < n:
+        raise ValueError(f"correlate1d_valid: length {length} < kernel {n}")
+    nout = (length - n) // step + 1
+    block = min(_BLOCK if n > _SMALL_KERNEL else _BLOCK // 2, nout)
+    nb, rest = divmod(nout, block)
+    parts = []
+    for count, nblk, start in ((block, nb, 0), (rest, 1, nb * block * step)):
+        if count == 0 or nblk == 0:
+            continue
+        span = (count - 1) * step + n
+        sub = x[..., start:] if axis == -1 else x[..., start:, :]
+        win = _windows(sub, axis, nblk, span, count * step)
+        t = _band(g, count, step)
+        if axis == -1:
+            out = np.matmul(win, t)
+            parts.append(out.reshape(out.shape[:-2] + (nblk * count,)))
+        else:
+            out = np.matmul(t.T, win)
+            parts.append(out.reshape(out.shape[:-3] + (nblk * count, out.shape[-1])))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+
+
+def correlate_valid(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
+    """2-D 'valid' correlation with the separable window ``outer(g, g)`` (MATLAB ``filter2(w, x,
+    'valid')``) over the last two axes, optionally keeping rows/columns 0, step, 2*step, ...
+
+    Both 1-D passes run along the second-to-last axis (the fast case of the banded products) with
+    a transpose copy in between; the result is returned as a (possibly non-contiguous) view.
+    """
+    v = correlate1d_valid(x, g, -2, step)
+    h = correlate1d_valid(np.ascontiguousarray(np.swapaxes(v, -1, -2)), g, -2, step)
+    return np.swapaxes(h, -1, -2)
+
+
+def correlate_valid_t(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """:func:`correlate_valid` of a stack ``x`` (..., R, C), returned **transposed** as
+    (..., C', R').
+
+    Both passes run along the second-to-last axis, where the banded products are fastest; the
+    single transpose copy in between is cheaper than a pass along the contiguous axis. Callers
+    that only combine the results elementwise and sum them can work on the transposed layout.
+    """
+    v = correlate1d_valid(x, g, -2)
+    return correlate1d_valid(np.ascontiguousarray(np.swapaxes(v, -1, -2)), g, -2)
+
+
+TILE_ROWS = 64
+TILE_COLS = 256
+
+
+def tiles(rows: int, cols: int, halo: int = 0):
+    """Split a ``rows`` x ``cols`` output region into tiles of about ``TILE_ROWS`` x ``TILE_COLS``
+    outputs (at least ``4 * halo`` on each side, so that re-reading the ``halo`` a filter needs
+    stays cheap) so that per-tile temporaries stay in the L2 cache. Yields (i0, i1, j0, j1).
+    The loop runs over a few dozen tiles, never over pixels or windows.
+    """
+    th = max(TILE_ROWS, 4 * halo)
+    tw = max(TILE_COLS, 4 * halo)
+    if cols - tw < tw // 2:  # do not leave a thin last column of tiles
+        tw = cols
+    for i0 in range(0, rows, th):
+        i1 = rows if rows - (i0 + th) < th // 2 else i0 + th
+        for j0 in range(0, cols, tw):
+            yield i0, i1, j0, min(cols, j0 + tw)
+        if i1 == rows:
+            break
+
+
+def padded_tile(x: np.ndarray, i0: int, i1: int, j0: int, j1: int, pad: int,
+                mode: str = "constant") -> np.ndarray:
+    """``np.pad(x, pad, mode)[i0:i1 + 2*pad, j0:j1 + 2*pad]`` without padding the whole image:
+    interior tiles are plain slices, border tiles are padded locally."""
+    m, n = x.shape
+    r0, r1 = max(i0 - pad, 0), min(i1 + pad, m)
+    c0, c1 = max(j0 - pad, 0), min(j1 + pad, n)
+    sub = x[r0:r1, c0:c1]
+    widths = ((r0 - (i0 - pad), (i1 + pad) - r1), (c0 - (j0 - pad), (j1 + pad) - c1))
+    if widths == ((0, 0), (0, 0)):
+        return sub
+    return np.pad(sub, widths, mode=mode)
+
+
+def correlate_valid_tiled(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
+    """:func:`correlate_valid` of a stack (K, R, C) computed tile by tile into a new C-contiguous
+    array (cache-friendly for large images)."""
+    n = g.size
+    rows = (x.shape[-2] - n) // step + 1
+    cols = (x.shape[-1] - n) // step + 1
+    out = np.empty(x.shape[:-2] + (rows, cols))
+    for i0, i1, j0, j1 in tiles(rows, cols, n - 1):
+        sub = x[..., i0 * step:(i1 - 1) * step + n, j0 * step:(j1 - 1) * step + n]
+        out[..., i0:i1, j0:j1] = correlate_valid(sub, g, step)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# 3x3 kernels: MATLAB conv2 order, Sobel
+# --------------------------------------------------------------------------------------------------
+SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # h3 (spec 3.2)
+SOBEL_Y = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # h1 = fspecial('sobel')
+
+
+def conv2_valid_matlab(pp: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """True 2-D convolution of an already zero-padded array, 'valid' part, accumulated in MATLAB's
+    ``conv2`` order.
+
+    ``conv2(p, h, 'same')`` for an odd kernel equals this applied to ``p`` zero-padded by
+    ``(kr-1)//2`` rows and ``(kc-1)//2`` columns. Every output accumulates ``h[r, c] * p`` over the
+    kernel elements in column-major order (row index fastest), starting from 0. On non-integer data
+    this order decides ties such as ``Sx == 0`` in Qabf (spec 4.9); zero taps add exact zeros and
+    are skipped.
+    """
+    kr, kc = h.shape
+    m, n = pp.shape[0] - kr + 1, pp.shape[1] - kc + 1
+    out = np.zeros((m, n))
+    for c in range(kc):  # loop over the (<= 9) taps, not over pixels
+        for r in range(kr):
+            if h[r, c] != 0.0:
+                out += h[r, c] * pp[kr - 1 - r:kr - 1 - r + m, kc - 1 - c:kc - 1 - c + n]
+    return out
+
+
+def conv2_same_matlab(p: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """MATLAB ``conv2(p, h, 'same')`` for an odd kernel, with MATLAB's accumulation order."""
+    kr, kc = h.shape
+    return conv2_valid_matlab(np.pad(p, ((kr // 2, kr // 2), (kc // 2, kc // 2))), h)
+
+
+def sobel_valid(pp: np.ndarray, *, exact_order: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Sobel responses ``(Sx, Sy)`` of a padded array, valid part: with ``pp`` = ``p`` padded by one
+    pixel (zeros, or replicated edges) this is ``(conv2(p, h3, 'same'), conv2(p, h1, 'same'))``.
+
+    ``exact_order=True`` accumulates the taps in MATLAB's ``conv2`` order (needed for non-integer
+    data, see :func:`conv2_valid_matlab`); otherwise a separable form is used, exact for integers.
+    """
+    if exact_order:
+        return conv2_valid_matlab(pp, SOBEL_X), conv2_valid_matlab(pp, SOBEL_Y)
+    v = pp[:-2] + 2.0 * pp[1:-1] + pp[2:]            # [1 2 1] down the rows
+    sx = v[:, :-2] - v[:, 2:]                        # conv with [-1 0 1] along the columns
+    hs = pp[:, :-2] + 2.0 * pp[:, 1:-1] + pp[:, 2:]  # [1 2 1] along the columns
+    sy = hs[2:] - hs[:-2]
+    return sx, sy
+
+
+# --------------------------------------------------------------------------------------------------
+# Gradient, pooling
+# --------------------------------------------------------------------------------------------------
+def gradient_matlab(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MATLAB ``[gx, gy] = gradient(x)``: central differences inside, one-sided at the borders."""
+    gy, gx = np.gradient(x)
+    return gx, gy
+
+
+def mean2x2_symmetric_decimate(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``y = imfilter(x, ones(2)/4, 'symmetric', 'same'); y = y(1:2:end, 1:2:end)``.
+
+    The even kernel is anchored at element (1,1), so ``y(i,j) = mean(x(i:i+1, j:j+1))`` with the
+    last row/column mirrored (repeated) beyond the bottom/right border.
+    """
+    m, n = x.shape
+    xp = np.pad(x, ((0, m % 2), (0, n % 2)), mode="edge")
+    return (xp[0::2, 0::2] + xp[1::2, 0::2] + xp[0::2, 1::2] + xp[1::2, 1::2]) * 0.25
+
+
+def avg_pool2_zero_pad(x: np.ndarray) -> np.ndarray:
+    """PyTorch ``avg_pool2d(x, 2, padding=[s % 2 for s in x.shape])`` (zeros counted in the mean)."""
+    m, n = x.shape
+    pm, pn = m % 2, n % 2
+    xp = np.pad(x, ((pm, pm), (pn, pn)))
+    oh, ow = (m + 2 * pm - 2) // 2 + 1, (n + 2 * pn - 2) // 2 + 1
+    xp = xp[:2 * oh, :2 * ow]
+    return (xp[0::2, 0::2] + xp[1::2, 0::2] + xp[0::2, 1::2] + xp[1::2, 1::2]) * 0.25
+
+
+# --------------------------------------------------------------------------------------------------
+# Histograms, entropies
+# --------------------------------------------------------------------------------------------------
+def hist256(q: np.ndarray) -> np.ndarray:
+    """256-bin histogram of grey levels 0..255 (``imhist`` of a uint8 image)."""
+    return np.bincount(q.ravel(), minlength=256)
+
+
+def joint_hist256(a: np.ndarray, b: np.ndarray, top: int = 255) -> np.ndarray:
+    """256 x 256 joint histogram ``h[a, b]`` of two grey-level arrays, one ``bincount`` of the
+    combined index per block of rows (cache-friendly). Levels above ``top`` are counted as ``top``
+    (Tang's MI: ``top=254``, from ``x + 1`` saturating in uint8)."""
+    out = np.zeros(65536, dtype=np.int64)
+    rows = max(1, (1 << 16) // max(1, a.shape[-1]))
+    for i0 in range(0, a.shape[0], rows):  # blocks of rows, not pixels
+        ia = a[i0:i0 + rows].astype(np.intp)
+        ib = b[i0:i0 + rows].astype(np.intp)
+        if top < 255:
+            np.minimum(ia, top, out=ia)
+            np.minimum(ib, top, out=ib)
+        ia *= 256
+        ia += ib
+        out += np.bincount(ia.ravel(), minlength=65536)
+    return out.reshape(256, 256)
+
+
+def entropy(counts: np.ndarray, base: float = 2.0) -> float:
+    """Shannon entropy ``-sum p log p`` of a histogram (empty bins skipped), in log-``base`` units."""
+    c = counts[counts > 0].astype(np.float64)
+    p = c / c.sum()
+    return float(-(p * np.log(p)).sum() / np.log(base))

@@ -1,0 +1,566 @@
+"""Visual-information-fidelity metrics: VIF (Sheikh-Bovik pixel VIF) and VIFF (Han et al.).
+
+Both are built on the same multi-scale pixel-domain core (spec ``metrics.md`` 3.1), implemented once
+in :func:`vifp_pass`; :func:`metrics.compute` runs that pass once for VIF and VIFF whenever a
+convention feeds both the same images.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
+from ._evaluate import evaluate
+from ._primitives import (
+    check_min_size,
+    correlate_valid,
+    correlate_valid_t,
+    correlate_valid_tiled,
+    filter2_octave_at,
+    filter2_octave_const,
+    fspecial_gaussian_octave,
+    gaussian_factor,
+    levels,
+    rgb2gray_matlab,
+    tiles,
+)
+from .conventions import DEFAULT_CONVENTION, Triplet
+
+__all__ = ["vif", "viff", "vifp_pass", "VIFF_SOURCE_ORDERS"]
+
+VIF_SIGMA_N_SQ = 2.0                       # LIVE vifp_mscale.m
+VIFF_SIGMA_N_SQ = 0.005 * 255.0 * 255.0    # Han et al.: visual noise sq = 325.125
+VIFF_C = 1e-7
+VIFF_SCALE_WEIGHTS = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
+VIFF_SOURCE_ORDERS = ("vis_ir", "ir_vis")
+VALID_MIN_SIZE = 41  # smallest side for which all four 'valid' scales are non-empty
+
+
+def _window(n: int, asymmetric: bool) -> np.ndarray:
+    """1-D factor of the scale window: ``fspecial('gaussian', n, n/5)`` or IVIF_ZOO's asymmetric
+    grid (n points from -ceil(n/2) to floor(n/2), no truncation)."""
+    sigma = n / 5.0
+    if not asymmetric:
+        return gaussian_factor(n, sigma)
+    x = np.linspace(-np.ceil(n / 2.0), np.floor(n / 2.0), n)
+    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    return g / g.sum()
+
+
+def _clamped(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, s2_small: np.ndarray):
+    """Clamps of spec 3.1 step 4 (LIVE ``vifp_mscale.m`` / Han's ``ComVidVindG``), fused into one
+    pass. ``s2`` must already be clamped at 0 and ``s2_small = s2 < 1e-10``; ``s1`` is modified.
+
+    Sequential rules, in order: sigma1^2 < 0 -> 0; g = sigma12 / (sigma1^2 + 1e-10),
+    sv^2 = sigma2^2 - g sigma12; where sigma1^2 < 1e-10: g = 0, sv^2 = sigma2^2, sigma1^2 = 0;
+    where sigma2^2 < 1e-10: g = 0, sv^2 = 0; where g < 0: sv^2 = sigma2^2, g = 0;
+    sv^2 <= 1e-10 -> 1e-10. Returns (g, sigma1^2, sv^2).
+    """
+    np.maximum(s1, 0.0, out=s1)
+    g = s12 / (s1 + 1e-10)
+    sv = s12 * g
+    np.subtract(s2, sv, out=sv)
+    s1_small = s1 < 1e-10
+    zero = g < 0.0
+    zero |= s1_small
+    zero |= s2_small
+    np.copyto(sv, s2, where=zero)      # rules for sigma1^2 < 1e-10 and g < 0
+    np.copyto(sv, 0.0, where=s2_small)
+    np.maximum(sv, 1e-10, out=sv)
+    np.copyto(g, 0.0, where=zero)
+    np.copyto(s1, 0.0, where=s1_small)
+    return g, s1, sv
+
+
+def _info_sums(g, s1, sv, sigma_n_sq: float, skip=None) -> tuple[float, float]:
+    """(sum VID, sum VIND) with VID = log10(1 + g^2 s1 / (sv + sn)), VIND = log10(1 + s1 / sn),
+    leaving out the pixels where ``skip`` is true."""
+    vid = g * g
+    vid *= s1
+    vid /= sv + sigma_n_sq
+    vid += 1.0
+    vind = s1 / sigma_n_sq
+    vind += 1.0
+    vid, vind = np.log10(vid, out=vid), np.log10(vind, out=vind)
+    if skip is not None:
+        np.copyto(vid, 0.0, where=skip)
+        np.copyto(vind, 0.0, where=skip)
+    return float(vid.sum()), float(vind.sum())
+
+
+def _vif_maps(mu, e2, ecross, keep_raw: bool = True):
+    """Clamped maps per reference from local statistics of any shape.
+
+    ``mu``, ``e2``: filtered x and x^2 of the references then the distorted image; ``ecross``:
+    filtered ref*dist. Returns (maps, raw, s2_raw): the clamped (g, sigma1^2, sv^2) per reference,
+    the unclamped (sigma1^2, sigma12) per reference and the unclamped sigma2^2 (for the
+    rounding-risk test; ``raw`` is empty unless ``keep_raw``).
+    """
+    nref = len(ecross)
+    mu_d = mu[nref]
+    s2_raw = e2[nref] - mu_d * mu_d
+    s2 = np.maximum(s2_raw, 0.0)
+    s2_small = s2 < 1e-10
+    maps, raw = [], []
+    for k in range(nref):
+        s1 = e2[k] - mu[k] * mu[k]
+        s12 = ecross[k] - mu[k] * mu_d
+        if keep_raw:
+            raw.append((s1.copy(), s12))
+        maps.append(_clamped(s1, s2, s12, s2_small))
+    return maps, raw, s2_raw
+
+
+def _vif_sums(maps, viff_order, skip=None):
+    """([VID sums], [VIND sums]) per reference with sigma_n^2 = 2 and, when ``viff_order = (i, j)``,
+    the VID and VIND sums of Han's selection (sigma_n^2 = 325.125); pixels where ``skip`` is true
+    are left out."""
+    nums, dens = [], []
+    for g, s1, sv in maps:
+        num, den = _info_sums(g, s1, sv, VIF_SIGMA_N_SQ, skip)
+        nums.append(num)
+        dens.append(den)
+    vid_sel = vind_sel = 0.0
+    if viff_order is not None:
+        i, j = viff_order
+        pick = maps[i][0] < maps[j][0]
+        sel = [np.where(pick, a, b) for a, b in zip(maps[i], maps[j])]
+        vid_sel, vind_sel = _info_sums(*sel, VIFF_SIGMA_N_SQ, skip)
+    return nums, dens, vid_sel, vind_sel
+
+
+# Bound, in units of N^2 * E[x^2], on the difference between our separable sums and Octave's
+# direct 2-D sums of one window (a few units of rounding per tap; generous, since a flagged pixel
+# is merely recomputed).
+_RISK_FACTOR = 32.0 * 2.0 ** -53
+
+
+def _risky(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
+    """Pixels where a clamp or selection decision of the reference code could go either way within
+    rounding error: local variances within the error bound of the 1e-10 threshold, covariances
+    within the bound of 0, or (VIFF) gains of the two sources closer than their bounds.
+
+    A cheap test with tile-wide bounds selects candidates; the per-pixel bounds are evaluated on
+    the candidates only.
+    """
+    nref = len(ecross)
+    tol = _RISK_FACTOR * n * n
+    emax = [tol * float(e.max()) for e in e2]
+    cand = s2_raw <= 1e-10 + emax[nref]
+    for k in range(nref):
+        s1, s12 = raw[k]
+        cand |= s1 <= 1e-10 + emax[k]
+        cand |= np.abs(s12) <= np.sqrt(emax[k] * emax[nref])
+    if viff_order is not None:
+        # Where sigma1^2 >= 1e6 * bound and |sigma12| >= 1e6 * bound, a gain's relative error is
+        # below ~2e-6, so only closer gains can swap; elsewhere every pixel is a candidate.
+        for k in range(nref):
+            s1, s12 = raw[k]
+            cand |= s1 < 1e6 * emax[k]
+            cand |= np.abs(s12) < 1e6 * np.sqrt(emax[k] * emax[nref])
+        gi, gj = maps[viff_order[0]][0], maps[viff_order[1]][0]
+        cand |= np.abs(gi - gj) <= 1e-5 * (np.abs(gi) + np.abs(gj))
+    if not cand.any():
+        return cand
+    # exact per-pixel test on the candidates
+    e2c = [e[cand] for e in e2]
+    e_d = tol * e2c[nref]
+    s2c = s2_raw[cand]
+    risky = np.abs(s2c - 1e-10) <= e_d
+    s2_sure_small = s2c < 1e-10 - e_d
+    g_err, gs = [], []
+    for k in range(nref):
+        s1, s12 = raw[k][0][cand], raw[k][1][cand]
+        e_k = tol * e2c[k]
+        e_12 = tol * np.sqrt(e2c[k] * e2c[nref])
+        risky |= np.abs(s1 - 1e-10) <= e_k
+        risky |= (s1 >= 1e-10 - e_k) & ~s2_sure_small & (np.abs(s12) <= e_12)
+        if viff_order is not None:
+            g = maps[k][0][cand]
+            sure_zero = (s1 < 1e-10 - e_k) | s2_sure_small | (s12 < -e_12)
+            err = (e_12 + np.abs(g) * e_k) / (np.maximum(s1, 0.0) + 1e-10)
+            np.copyto(err, 0.0, where=sure_zero)
+            g_err.append(err)
+            gs.append(g)
+    if viff_order is not None:
+        i, j = viff_order
+        tie_risk = np.abs(gs[i] - gs[j]) <= g_err[i] + g_err[j]
+        # certain zeros on both sides are an exact tie in the reference too (source 2 wins)
+        tie_risk &= (g_err[i] > 0.0) | (g_err[j] > 0.0)
+        risky |= tie_risk
+    cand[cand] = risky
+    return cand
+
+
+def _dilate_top_left(seed: np.ndarray, n: int) -> np.ndarray:
+    """``out[r, c] = any(seed[r-a, c-b] for 0 <= a, b < n)``: cells covered by n x n windows whose
+    top-left corners are the true cells of ``seed``."""
+    count = correlate_valid(np.pad(seed.astype(np.float64), ((n - 1, 0), (n - 1, 0))), np.ones(n))
+    return count > 0.5
+
+
+def _octave_stats(imgs1: np.ndarray, risky: dict, fast: dict, integer: bool) -> dict:
+    """Octave-exact local statistics (mu, E[x^2], E[ref*dist]) at the flagged pixels of each scale.
+
+    ``imgs1``: full-resolution stack (refs..., dist); ``risky[s]``: (rows, cols) of flagged
+    outputs at scale s; ``fast[s]``: our (mu, e2, ecross) at those pixels. Scale-s inputs are
+    rebuilt exactly (Octave's filter2 order) only where a flagged window needs them. At scale 1 on
+    8-bit data, windows where an image is constant use per-constant tables (Octave's sum over a
+    constant window depends on the constant only), and only windows whose remaining decisions
+    still depend on rounding are summed tap by tap.
+    """
+    nimg = imgs1.shape[0]
+    nref = nimg - 1
+    sizes = {1: imgs1.shape[1:]}
+    for s in range(2, 5):
+        n = 2 ** (5 - s) + 1
+        sizes[s] = ((sizes[s - 1][0] - n) // 2 + 1, (sizes[s - 1][1] - n) // 2 + 1)
+    win = {s: fspecial_gaussian_octave(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0)
+           for s in range(1, 5)}
+    need = {s: np.zeros(sizes[s], dtype=bool) for s in range(2, 5)}
+    for s in range(4, 1, -1):
+        n = 2 ** (5 - s) + 1
+        if s in risky:
+            seed = np.zeros(sizes[s], dtype=bool)
+            seed[risky[s]] = True
+            need[s] |= _dilate_top_left(seed, n)
+        if s < 4 and need[s + 1].any():
+            seed = np.zeros(sizes[s], dtype=bool)
+            qi, qj = np.nonzero(need[s + 1])
+            seed[2 * qi, 2 * qj] = True
+            need[s] |= _dilate_top_left(seed, 2 ** (5 - s - 1) + 1)
+    exact = {1: imgs1}
+    for s in range(2, 5):
+        x = np.full((nimg,) + sizes[s], np.nan)
+        if need[s].any():
+            r, c = np.nonzero(need[s])
+            x[:, r, c] = filter2_octave_at(win[s], exact[s - 1], r, c, step=2)
+        exact[s] = x
+    out = {}
+    for s, (r, c) in risky.items():
+        h = win[s]
+        n = h.shape[0]
+        x = exact[s]
+        mu, e2, ec = (np.array(v, dtype=np.float64) for v in fast[s])
+        if s == 1 and integer:
+            const = x[:, r + n // 2, c + n // 2]           # the value of a constant window
+            t_mu = filter2_octave_const(h, const)
+            t_e2 = filter2_octave_const(h, const * const)
+            flat = (e2 - mu * mu) < 1e-6                  # 8-bit data: otherwise >= 2.7e-5
+            noisy = flat & (t_e2 - t_mu * t_mu >= 1e-10)  # constants whose variance survives
+            np.copyto(mu, t_mu, where=flat)
+            np.copyto(e2, t_e2, where=flat)
+            both = flat[:nref] & flat[nref]
+            np.copyto(ec, filter2_octave_const(h, const[:nref] * const[nref]), where=both)
+            emul = ~flat.any(axis=0)                      # rare flags on textured windows
+            emul |= (noisy[:nref] & ~flat[nref]).any(axis=0)
+            emul |= noisy[nref] & (~flat[:nref]).any(axis=0)
+        else:
+            emul = np.ones(r.shape, dtype=bool)
+        if emul.any():
+            vals = filter2_octave_at(h, x, r[emul], c[emul], moments=True)
+            mu[:, emul] = vals[:nimg]
+            e2[:, emul] = vals[nimg:2 * nimg]
+            ec[:, emul] = vals[2 * nimg:]
+        out[s] = (mu, e2, ec)
+    return out
+
+
+def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = False,
+              asymmetric_window: bool = False, saturate_first_scale: bool = False,
+              viff_order: tuple[int, int] | None = None, octave_exact: bool | None = None) -> dict:
+    """One pass of the multi-scale pixel-VIF core (spec 3.1) over references sharing ``dist``.
+
+    For every scale s = 1..4 (window N = 17, 9, 5, 3; for s > 1 every image is first filtered with
+    the scale's window and decimated ``[::2, ::2]``), the local statistics and the clamped maps
+    (g, sigma1^2, sv^2) are computed tile by tile and reduced on the fly to
+
+    * ``vif_num[k]``, ``vif_den[k]``: sums over scales and pixels of VID and VIND with
+      sigma_n^2 = 2 for reference k (vifp = num / den);
+    * ``viff`` (when ``viff_order = (i, j)``): Han et al.'s VIFF with source 1 = ``refs[i]``,
+      source 2 = ``refs[j]`` (visual noise 325.125, smaller-gain selection, ties to source 2);
+    * ``vif_num_fast``, ``vif_den_fast``: the VIF sums without the refinement described below.
+
+    Options: ``same_padding`` (IVIF_ZOO: zero-padded 'same' filtering everywhere, else 'valid'),
+    ``asymmetric_window`` (IVIF_ZOO's window grid), ``saturate_first_scale`` (Tang 2022: uint8
+    products saturate at 255 at scale 1; inputs must be integer levels).
+
+    ``octave_exact`` (default: on for the plain 'valid' float core): in flat or nearly flat windows
+    the clamps of the reference code (variance < 1e-10, gain < 0) and VIFF's smaller-gain selection
+    compare quantities that are pure rounding noise, so their outcome depends on the summation
+    order of ``filter2``. Pixels where that can happen (decision margin below a rounding-error
+    bound) are recomputed in Octave's summation order, in which the reference values were
+    produced; elsewhere the result does not depend on the order (differences ~1e-12).
+    """
+    nref = len(refs)
+    if octave_exact is None:
+        octave_exact = not (same_padding or asymmetric_window or saturate_first_scale)
+    vif_num = [0.0] * nref
+    vif_den = [0.0] * nref
+    imgs = np.stack([*refs, dist])
+    imgs1 = imgs
+    flagged, fast, viff_parts = {}, {}, {}
+    for s in range(1, 5):
+        n = 2 ** (5 - s) + 1
+        w = _window(n, asymmetric_window)
+        if s > 1:
+            if same_padding:
+                imgs = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2)))
+            imgs = correlate_valid_tiled(imgs, w, step=2)
+        stats_in = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2))) if same_padding \
+            else imgs
+        sat = saturate_first_scale and s == 1
+        want_viff = viff_order if (viff_order is not None and VIFF_SCALE_WEIGHTS[s - 1]) else None
+        rows = stats_in.shape[1] - n + 1
+        cols = stats_in.shape[2] - n + 1
+        vid_sel = vind_sel = 0.0
+        found = []
+        for i0, i1, j0, j1 in tiles(rows, cols, n - 1):
+            x = stats_in[:, i0:i1 + n - 1, j0:j1 + n - 1]
+            d = x[nref]
+            # filter inputs: refs, dist, refs^2, dist^2, refs*dist
+            src = np.empty((3 * nref + 2,) + d.shape)
+            src[:nref + 1] = x
+            np.multiply(x, x, out=src[nref + 1:2 * nref + 2])
+            np.multiply(x[:nref], d, out=src[2 * nref + 2:])
+            if sat:
+                np.minimum(src[nref + 1:], 255.0, out=src[nref + 1:])
+            m = correlate_valid_t(src, w)  # transposed (C', R') maps
+            mu, e2, ec = m[:nref + 1], m[nref + 1:2 * nref + 2], m[2 * nref + 2:]
+            maps, raw, s2_raw = _vif_maps(mu, e2, ec, keep_raw=octave_exact)
+            skip = None
+            if octave_exact:
+                skip = _risky(n, e2, ec, maps, raw, s2_raw, want_viff)
+                if skip.any():
+                    jj, ii = np.nonzero(skip)
+                    found.append((ii + i0, jj + j0, mu[:, jj, ii], e2[:, jj, ii], ec[:, jj, ii]))
+                else:
+                    skip = None
+            res = _vif_sums(maps, want_viff, skip)
+            for k in range(nref):
+                vif_num[k] += res[0][k]
+                vif_den[k] += res[1][k]
+            vid_sel += res[2]
+            vind_sel += res[3]
+        if found:
+            flagged[s] = tuple(np.concatenate([f[q] for f in found]) for q in range(2))
+            fast[s] = tuple(np.concatenate([f[q] for f in found], axis=1) for q in range(2, 5))
+        viff_parts[s] = [vid_sel, vind_sel, rows * cols, want_viff]
+    vif_num_fast, vif_den_fast = list(vif_num), list(vif_den)
+    if flagged:
+        integer = bool(np.array_equal(imgs1, np.floor(imgs1)))
+        for s, (mu, e2, ec) in fast.items():  # the flagged pixels as our own sums give them
+            res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], None)
+            for k in range(nref):
+                vif_num_fast[k] += res[0][k]
+                vif_den_fast[k] += res[1][k]
+        for s, (mu, e2, ec) in _octave_stats(imgs1, flagged, fast, integer).items():
+            res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], viff_parts[s][3])
+            for k in range(nref):
+                vif_num[k] += res[0][k]
+                vif_den[k] += res[1][k]
+            viff_parts[s][0] += res[2]
+            viff_parts[s][1] += res[3]
+    viff = 0.0
+    for s, (vid_sel, vind_sel, npix, want) in viff_parts.items():
+        if want is not None:
+            viff += VIFF_SCALE_WEIGHTS[s - 1] * (vid_sel + VIFF_C * npix) / (
+                vind_sel + VIFF_C * npix)
+    return {"vif_num": vif_num, "vif_den": vif_den, "viff": viff, "viff_order": viff_order,
+            "vif_num_fast": vif_num_fast, "vif_den_fast": vif_den_fast, "exact": octave_exact}
+
+
+# ------------------------------------------------------------------------------------------------
+# VIF
+# ------------------------------------------------------------------------------------------------
+_ORDER_INDEX = {"ir_vis": (0, 1), "vis_ir": (1, 0)}  # (source 1, source 2) in refs = [ir, vis]
+
+
+def _valid_pass(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, *,
+                viff_order: str | None = None, exact: bool = True, tag: str = "grey") -> dict:
+    """The float 'valid' core pass on refs [IR, VIS] and ``f``, cached on ``t`` under ``tag``.
+
+    VIF and VIFF see the same grey images under every convention except in MEFB's colour paths
+    (other tags), so one pass serves both: when the caller asked :func:`metrics.compute` for VIFF
+    too (``t.requested``), VIF's pass already includes VIFF in the default source order. ``exact``
+    asks for the Octave-order refinement (reference code in MATLAB/Octave); CDDFuse's VIF, a
+    float32 SciPy peer, uses the unrefined sums.
+    """
+    key = ("vifp_valid", tag)
+    have = t._cache.get(key)
+    if have is not None and (viff_order is None or have["viff_order"] == _ORDER_INDEX[viff_order]) \
+            and (have["exact"] or not exact):
+        return have
+    if viff_order is None and have is not None and have["viff_order"] is not None:
+        order_idx = have["viff_order"]
+    elif viff_order is None and "VIFF" in (t.requested or ()):
+        order_idx = _ORDER_INDEX["vis_ir"]
+    else:
+        order_idx = None if viff_order is None else _ORDER_INDEX[viff_order]
+    want_exact = exact or bool(have and have["exact"]) or order_idx is not None
+    res = vifp_pass([a, b], f, viff_order=order_idx, octave_exact=want_exact)
+    t._cache[key] = res
+    return res
+
+
+def _grey_sources(t: Triplet):
+    """Grey (IR, VIS, F); under vifb a still-RGB source (single call) goes through rgb2gray."""
+    if t.convention == "vifb":
+        def grey(im):
+            return rgb2gray_matlab(im.data, as_uint8=im.integer) if im.channels == 3 else im.data
+        return grey(t.a), grey(t.b), grey(t.f)
+    return t.grey("ir"), t.grey("vis"), t.grey("fused")
+
+
+def _vif_terms(res: dict) -> list[float]:
+    """vifp per reference = sum VID / sum VIND (NaN when the reference is constant: 0/0)."""
+    return [float(np.float64(n) / d) for n, d in zip(res["vif_num"], res["vif_den"])]
+
+
+def _vif_call(t: Triplet) -> float:
+    conv = t.convention
+    if conv == "ivifzoo":
+        a, b, f = _grey_sources(t)
+        res = t.memo("vifp_same_asym", lambda: vifp_pass(
+            [a, b], f, same_padding=True, asymmetric_window=True))
+        return sum(_vif_terms(res))
+    check_min_size(t.hw, VALID_MIN_SIZE, f"VIF (convention {conv!r}, 4 scales of 'valid' windows "
+                                         f"17, 9, 5, 3)")
+    if conv == "tang2022":
+        qa, qb, qf = (levels(t.grey(w), t.grey_is_integer(w), "VIF (tang2022)").astype(np.float64)
+                      for w in ("ir", "vis", "fused"))
+        return sum(_vif_terms(vifp_pass([qa, qb], qf, saturate_first_scale=True)))
+    a, b, f = _grey_sources(t)
+    res = _valid_pass(t, a, b, f, exact=conv != "cddfuse")
+    if conv == "cddfuse":  # CDDFuse's float32 SciPy code: no Octave-order refinement
+        res = {"vif_num": res["vif_num_fast"], "vif_den": res["vif_den_fast"]}
+    terms = _vif_terms(res)
+    if conv == "cddfuse":
+        for k, name in enumerate(("ir", "vis")):
+            if np.isnan(terms[k]):
+                warnings.warn(
+                    f"VIF (cddfuse): the pixel-VIF term of {name} is NaN (constant image?); "
+                    f"CDDFuse's Evaluator returns 1.0 for it and so does this convention",
+                    NaNTermReplacedWarning, stacklevel=4)
+                terms[k] = 1.0
+    return terms[0] + terms[1]
+
+
+def _vif_impl(t: Triplet) -> float:
+    if t.convention == "vifb":
+        check_min_size(t.hw, VALID_MIN_SIZE, "VIF (convention 'vifb')")
+        return float(np.mean([_vif_call(s) for s in t.vifb_channels()]))
+    return _vif_call(t)
+
+
+def vif(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
+    """Visual information fidelity VIF = vifp(IR, F) + vifp(VIS, F) (higher is better).
+
+    Sheikh & Bovik's pixel-domain multi-scale VIF ("Image information and visual quality", IEEE
+    TIP 15(2), 2006; LIVE ``vifp_mscale.m``), sigma_n^2 = 2, four scales with Gaussian windows
+    17/9/5/3, ratio of the sums of the information maps; summed over the two sources as fusion
+    papers do. Not Han's VIFF (see :func:`viff`), although CDDFuse calls this function ``VIFF``.
+
+    Parameters
+    ----------
+    fused, ir, vis : ndarray
+        H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width; smaller side
+        >= 41 except under ``ivifzoo``.
+    convention : str, keyword-only
+        * ``tang2023``: Tang ``vifp_mscale.m`` on 0-255 doubles.
+        * ``tang2022``: the same file fed uint8 images: at the first scale the products saturate
+          at 255 before filtering, which inflates VIF (0.98 instead of 0.70 on SeAFusion/TNO).
+        * ``cddfuse``: ``Evaluator.VIFF`` (float32); a NaN source term (constant source) is
+          replaced by 1.0 as there, with a :class:`~metrics.NaNTermReplacedWarning`.
+        * ``ivifzoo``: ``Metric_torch.py``: zero-padded 'same' filtering everywhere and an
+          asymmetric window grid (+0.013 to +0.024).
+        * ``vifb``: VIFB has no VIF (MEFB's "VIF" is Han's VIFF): the tang2023 formula inside
+          VIFB's channel loop.
+
+    Returns
+    -------
+    float
+        Typically 0.5-1.2. NaN when a source is constant (denominator 0), except under cddfuse.
+    """
+    return evaluate("VIF", _vif_impl, fused, ir, vis, convention)
+
+
+# ------------------------------------------------------------------------------------------------
+# VIFF
+# ------------------------------------------------------------------------------------------------
+def _viff_grey_call(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, order: str,
+                    tag: str = "grey") -> float:
+    return _valid_pass(t, a, b, f, viff_order=order, tag=tag)["viff"]
+
+
+def _srgb_lightness_uint8(rgb: np.ndarray) -> np.ndarray:
+    """L* of sRGB -> CIELAB (D50-adapted, as MATLAB ``makecform('srgb2lab')``) in MATLAB's uint8
+    encoding round(L* * 255 / 100). Only used by the unverified MEFB path."""
+    c = rgb / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    y = 0.2225045 * lin[:, :, 0] + 0.7168786 * lin[:, :, 1] + 0.0606169 * lin[:, :, 2]
+    d = 6.0 / 29.0
+    fy = np.where(y > d ** 3, np.cbrt(y), y / (3 * d * d) + 4.0 / 29.0)
+    lstar = 116.0 * fy - 16.0
+    return np.clip(np.floor(lstar * 255.0 / 100.0 + 0.5), 0.0, 255.0)
+
+
+def _viff_impl(t: Triplet, order: str = "vis_ir") -> float:
+    check_min_size(t.hw, VALID_MIN_SIZE, "VIFF (4 scales of 'valid' windows 17, 9, 5, 3)")
+    if t.convention != "vifb":
+        a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
+        return _viff_grey_call(t, a, b, f, order)
+    # MEFB metricsVIF wrapper.
+    fc, ac, bc = t.f.channels, t.a.channels, t.b.channels
+    if ac == 1 and bc == 1:
+        f = t.f.data[:, :, 0] if fc == 3 else t.f.data   # RGB fused, grey sources: R channel
+        return _viff_grey_call(t, t.a.data, t.b.data, f, order, "mefb-red" if fc == 3 else "grey")
+    if fc == 1:
+        warnings.warn("VIFF (vifb): grey fused image with RGB source(s): MEFB converts the RGB "
+                      "sources to CIELAB L*; this path is reimplemented from the description "
+                      "and unverified", UnverifiedPathWarning, stacklevel=4)
+        a = _srgb_lightness_uint8(t.a.data) if ac == 3 else t.a.data
+        b = _srgb_lightness_uint8(t.b.data) if bc == 3 else t.b.data
+        return _viff_grey_call(t, a, b, t.f.data, order, "mefb-lightness")
+    return float(np.mean([_viff_grey_call(s, s.a.data, s.b.data, s.f.data, order)
+                          for s in t.vifb_channels()]))
+
+
+def viff(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION,
+         source_order: str = "vis_ir") -> float:
+    """Han et al.'s visual-information-fidelity fusion metric VIFF (higher is better).
+
+    Han, Cai, Cao, Xu, "A new image fusion performance metric based on visual information
+    fidelity", Information Fusion 14(2):127-135, 2013, as implemented in MEFB ``metricsVIF.m``
+    (= Han's ``VIFF_Public.m``): the pixel-VIF core with visual noise 0.005*255^2, per scale and
+    pixel the maps of the source with the smaller gain g, scale weights [1, 0, 0.15, 1] / 2.15.
+    A different metric from VIF.
+
+    Parameters
+    ----------
+    fused, ir, vis : ndarray
+        H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width, smaller
+        side >= 41.
+    convention : str, keyword-only
+        Only ``vifb`` defines VIFF (MEFB wrapper: RGB fused with grey sources uses the fused R
+        channel; a grey fused image with RGB sources uses CIELAB L*, unverified,
+        ``UnverifiedPathWarning``; otherwise VIFB's channel loop). Every other convention falls
+        back to the same formula on its own grey images (effective source ``mefb``).
+    source_order : {"vis_ir", "ir_vis"}, keyword-only
+        Which source is "source 1" in Han's selection. Where both gains are equal (typically both
+        clamped to 0 in flat regions) the **second** source wins, so the order changes the value
+        (by at most 3.2e-3 on the project's fixtures, median 0). The default ``"vis_ir"`` is the
+        argument order in which VIFB/MEFB call ``metricsVIF(vis, ir, fused)`` and in which the
+        reference values were produced (ties go to IR). ``"ir_vis"`` is the order of IR-first
+        drivers (e.g. thfylsty's ``main.m``). :func:`metrics.compute` always uses the default and
+        :func:`metrics.provenance` records it.
+
+    Returns
+    -------
+    float
+        VIFF, typically 0.3-0.6; 1 when fused == IR == VIS.
+    """
+    if source_order not in VIFF_SOURCE_ORDERS:
+        raise ValueError(f"source_order must be one of {VIFF_SOURCE_ORDERS}, got {source_order!r}")
+    return evaluate("VIFF", lambda t: _viff_impl(t, source_order), fused, ir, vis, convention)
