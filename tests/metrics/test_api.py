@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import metrics
-from conftest import synthetic_triplet
+from metric_helpers import synthetic_triplet
 
 KEYS = ["EN", "SF", "AG", "SD", "CC", "SCD", "MI", "VIF", "Qabf", "MS-SSIM", "EI", "VIFF"]
 F, A, B = synthetic_triplet(64, 72)

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import metrics
-from conftest import CONFORMANCE_CHECKED, CONFORMANCE_PASSED, CONFORMANCE_SENSITIVE
+from metric_helpers import CONFORMANCE_CHECKED, CONFORMANCE_PASSED, CONFORMANCE_SENSITIVE
 
 FIXTURE_KEYS = {"MS_SSIM": "MS-SSIM"}  # fixture metric name -> canonical key
 SOURCES = ("octave", "stored", "python-peer")

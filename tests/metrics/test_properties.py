@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import metrics
-from conftest import synthetic_triplet
+from metric_helpers import synthetic_triplet
 
 CONVENTIONS = list(metrics.CONVENTIONS)
 # Large enough for every metric under every convention (ivifzoo MS-SSIM needs a side > 160).

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import metrics
-from conftest import synthetic_triplet
+from metric_helpers import synthetic_triplet
 
 F, A, B = synthetic_triplet()
 
