@@ -1,21 +1,20 @@
 """Shared numerical building blocks of :mod:`metrics` (the single home of all of them).
 
-Everything here is vectorised numpy/scipy-free code that reproduces the exact semantics of the
-MATLAB / OpenCV / PIL / PyTorch operations the reference implementations rely on (spec
-``metrics.md`` sections 3 and 6):
+Vectorised numpy code reproducing the exact semantics of the MATLAB / Octave / OpenCV / PIL /
+PyTorch operations the reference implementations rely on (spec ``metrics.md`` sections 3 and 6):
 
 * input validation (shapes, dtype, NaN/Inf, 0-255 range, minimum sizes);
 * MATLAB rounding (half away from zero) and uint8 saturation arithmetic;
 * the three colour-to-grey rules (MATLAB ``rgb2gray``, OpenCV float ``cvtColor``, PIL ``convert('L')``);
 * MATLAB ``fspecial('gaussian')``, separable 'valid' correlation (``filter2``; exact box sums on
   integer data), Octave's exact ``filter2`` summation order at selected outputs, MATLAB ``conv2``
-  with its tap accumulation order, Sobel filters;
-* MATLAB ``gradient``; 256-bin and 256x256 histograms and entropies; Pearson correlation (``corr2``);
+  with its tap accumulation order, Sobel filters, tiling helpers;
+* MATLAB ``gradient``; 256-bin and 256x256 histograms and entropies;
 * the two 2x2 down-sampling rules (MATLAB ``imfilter(ones(2)/4, 'symmetric')`` + ``1:2:end`` and
   PyTorch ``avg_pool2d`` with ``padding = size % 2``).
 
-No Python loop here runs over pixels, windows or histogram bins; the only loops run over the (at most
-nine) taps of a 3x3 kernel, where the accumulation order is the point.
+Python loops run only over kernel taps, tiles, or blocks of rows or outputs (a few dozen iterations
+at most), never over pixels, windows or histogram bins.
 """
 from __future__ import annotations
 
@@ -116,8 +115,8 @@ def check_image(x, name: str) -> CheckedImage:
             if kind == "f" and lo >= -1.0 and hi <= 1.0:
                 hint = "; it looks like [-1, 1] data: map it to [0, 255] first"
             elif kind == "f":
-                hint = ("; metrics expect the 0-255 grey-level scale (scale [0, 1] data by 255, "
-                        "clip out-of-range values before saving as a real fuser output would)")
+                hint = ("; metrics expect 0-255 grey levels: scale [0, 1] data by 255 and clip to "
+                        "[0, 255], as saving an 8-bit image would")
             raise MetricInputError(
                 f"{name}: values outside [0, 255] (min {lo:g}, max {hi:g}){hint}")
     data = np.ascontiguousarray(a, dtype=np.float64)

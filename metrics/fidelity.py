@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
 from ._evaluate import evaluate
@@ -136,10 +137,55 @@ def _vif_sums(maps, viff_order, skip=None):
 _RISK_FACTOR = 32.0 * 2.0 ** -53
 
 
+def _uncertain(stats, bounds, viff_order) -> np.ndarray:
+    """Decisions of the reference code that rounding could flip, per pixel (1-D arrays).
+
+    ``stats`` = (mu, e2, ecross) as stacked arrays; ``bounds`` = (e_var, e_cross): absolute error
+    bounds of each image's local variance and of each reference's covariance with the distorted
+    image (0 where the value is known exactly). Flags local variances within their bound of the
+    1e-10 threshold, covariances within their bound of 0 (the sign of the gain) and, for VIFF,
+    gains of the two sources closer than their bounds.
+    """
+    mu, e2, ec = stats
+    e_var, e_cross = bounds
+    nref = len(ec)
+    s2 = e2[nref] - mu[nref] * mu[nref]
+    risky = np.abs(s2 - 1e-10) <= e_var[nref]
+    s2_sure_small = s2 < 1e-10 - e_var[nref]
+    g_err, gs = [], []
+    for k in range(nref):
+        s1 = e2[k] - mu[k] * mu[k]
+        s12 = ec[k] - mu[k] * mu[nref]
+        risky |= np.abs(s1 - 1e-10) <= e_var[k]
+        risky |= (s1 >= 1e-10 - e_var[k]) & ~s2_sure_small & (np.abs(s12) <= e_cross[k])
+        if viff_order is not None:
+            s1c = np.maximum(s1, 0.0)
+            g = s12 / (s1c + 1e-10)
+            sure_zero = (s1 < 1e-10 - e_var[k]) | s2_sure_small | (s12 < -e_cross[k])
+            err = (e_cross[k] + np.abs(g) * e_var[k]) / (s1c + 1e-10)
+            np.copyto(g, 0.0, where=sure_zero | (g < 0.0))
+            np.copyto(err, 0.0, where=sure_zero)
+            g_err.append(err)
+            gs.append(g)
+    if viff_order is not None:
+        i, j = viff_order
+        tie_risk = np.abs(gs[i] - gs[j]) <= g_err[i] + g_err[j]
+        # certain zeros on both sides are an exact tie in the reference too (source 2 wins)
+        tie_risk &= (g_err[i] > 0.0) | (g_err[j] > 0.0)
+        risky |= tie_risk
+    return risky
+
+
+def _bounds(n: int, e2):
+    """Rounding-error bounds (variances, covariances) of our sums relative to Octave's."""
+    tol = _RISK_FACTOR * n * n
+    nref = len(e2) - 1
+    return tol * e2, np.array([tol * np.sqrt(e2[k] * e2[nref]) for k in range(nref)])
+
+
 def _risky(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
-    """Pixels where a clamp or selection decision of the reference code could go either way within
-    rounding error: local variances within the error bound of the 1e-10 threshold, covariances
-    within the bound of 0, or (VIFF) gains of the two sources closer than their bounds.
+    """Pixels of a tile where a clamp or selection decision of the reference code could go either
+    way within rounding error (see :func:`_uncertain`).
 
     A cheap test with tile-wide bounds selects candidates; the per-pixel bounds are evaluated on
     the candidates only.
@@ -163,33 +209,13 @@ def _risky(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
         cand |= np.abs(gi - gj) <= 1e-5 * (np.abs(gi) + np.abs(gj))
     if not cand.any():
         return cand
-    # exact per-pixel test on the candidates
-    e2c = [e[cand] for e in e2]
-    e_d = tol * e2c[nref]
-    s2c = s2_raw[cand]
-    risky = np.abs(s2c - 1e-10) <= e_d
-    s2_sure_small = s2c < 1e-10 - e_d
-    g_err, gs = [], []
-    for k in range(nref):
-        s1, s12 = raw[k][0][cand], raw[k][1][cand]
-        e_k = tol * e2c[k]
-        e_12 = tol * np.sqrt(e2c[k] * e2c[nref])
-        risky |= np.abs(s1 - 1e-10) <= e_k
-        risky |= (s1 >= 1e-10 - e_k) & ~s2_sure_small & (np.abs(s12) <= e_12)
-        if viff_order is not None:
-            g = maps[k][0][cand]
-            sure_zero = (s1 < 1e-10 - e_k) | s2_sure_small | (s12 < -e_12)
-            err = (e_12 + np.abs(g) * e_k) / (np.maximum(s1, 0.0) + 1e-10)
-            np.copyto(err, 0.0, where=sure_zero)
-            g_err.append(err)
-            gs.append(g)
-    if viff_order is not None:
-        i, j = viff_order
-        tie_risk = np.abs(gs[i] - gs[j]) <= g_err[i] + g_err[j]
-        # certain zeros on both sides are an exact tie in the reference too (source 2 wins)
-        tie_risk &= (g_err[i] > 0.0) | (g_err[j] > 0.0)
-        risky |= tie_risk
-    cand[cand] = risky
+    e2c = e2[:, cand]
+    s1c = [raw[k][0][cand] for k in range(nref)]
+    s12c = [raw[k][1][cand] for k in range(nref)]
+    # (mu, e2, ecross) with mu = 0 and the variances / covariances in place of the moments
+    stats = (np.zeros((nref + 1,) + e2c.shape[1:]),
+             np.stack(s1c + [s2_raw[cand]]), np.stack(s12c))
+    cand[cand] = _uncertain(stats, _bounds(n, e2c), viff_order)
     return cand
 
 
@@ -200,71 +226,118 @@ def _dilate_top_left(seed: np.ndarray, n: int) -> np.ndarray:
     return count > 0.5
 
 
-def _octave_stats(imgs1: np.ndarray, risky: dict, fast: dict, integer: bool) -> dict:
+def _running_extreme(x: np.ndarray, n: int, axis: int, fn) -> np.ndarray:
+    """``fn`` (np.minimum / np.maximum) over every window of length n along ``axis`` (-1 or -2,
+    'valid'), by doubling: windows of 2, 4, 8, ... then two overlapping power-of-two windows."""
+    def cut(a, start, stop):
+        return a[..., start:stop] if axis == -1 else a[..., start:stop, :]
+
+    length = x.shape[axis]
+    k, m = 1, x
+    while 2 * k <= n:  # m[i] = extreme over [i, i + 2k)
+        m = fn(cut(m, 0, m.shape[axis] - k), cut(m, k, m.shape[axis]))
+        k *= 2
+    nout = length - n + 1
+    return fn(cut(m, 0, nout), cut(m, n - k, n - k + nout))
+
+
+def _window_extreme(x: np.ndarray, n: int, step: int, fn) -> np.ndarray:
+    """``fn`` (np.minimum or np.maximum) over every n x n 'valid' window of a stack (last two
+    axes), keeping every ``step``-th window."""
+    v = _running_extreme(x, n, -2, fn)[..., ::step, :]
+    return _running_extreme(v, n, -1, fn)[..., ::step]
+
+
+def _octave_stats(imgs1: np.ndarray, risky: dict, fast: dict, viff_orders: dict) -> dict:
     """Octave-exact local statistics (mu, E[x^2], E[ref*dist]) at the flagged pixels of each scale.
 
     ``imgs1``: full-resolution stack (refs..., dist); ``risky[s]``: (rows, cols) of flagged
-    outputs at scale s; ``fast[s]``: our (mu, e2, ecross) at those pixels. Scale-s inputs are
-    rebuilt exactly (Octave's filter2 order) only where a flagged window needs them. At scale 1 on
-    8-bit data, windows where an image is constant use per-constant tables (Octave's sum over a
-    constant window depends on the constant only), and only windows whose remaining decisions
-    still depend on rounding are summed tap by tap.
+    outputs at scale s; ``fast[s]``: our (mu, e2, ecross) at those pixels; ``viff_orders[s]``:
+    the VIFF source order if VIFF is computed at scale s.
+
+    A window whose full-resolution support is constant has Octave statistics that depend on the
+    constant only: they come from per-constant tables (scale inputs follow the constant through
+    the chain of decimating filters). With those values known exactly, the decisions are tested
+    again; only windows still uncertain are summed tap by tap in Octave's order, with scale-s
+    inputs rebuilt exactly where such a window needs them.
     """
     nimg = imgs1.shape[0]
     nref = nimg - 1
+    ns = {s: 2 ** (5 - s) + 1 for s in range(1, 5)}
+    win = {s: fspecial_gaussian_octave(ns[s], ns[s] / 5.0) for s in range(1, 5)}
+    top = max(risky)
+    # min / max of the full-resolution support of every scale-s input (a constant support has
+    # min == max), and the exact value of a constant support c at scale s
+    base = imgs1
+    if np.array_equal(imgs1, np.floor(imgs1)):  # 8-bit levels: compare in uint8 (4x less memory)
+        base = imgs1.astype(np.uint8)
+    lo, hi = {1: base}, {1: base}
+    for s in range(2, top + 1):
+        lo[s] = _window_extreme(lo[s - 1], ns[s], 2, np.minimum)
+        hi[s] = _window_extreme(hi[s - 1], ns[s], 2, np.maximum)
+
+    def chain(s: int, c: np.ndarray) -> np.ndarray:
+        for t in range(2, s + 1):
+            c = filter2_octave_const(win[t], c)
+        return c
+
+    emul_at, out = {}, {}
+    for s, (r, c) in risky.items():
+        n = ns[s]
+        mu, e2, ec = (np.array(v, dtype=np.float64) for v in fast[s])
+        if r.size * n * n < lo[s][0].size:  # few windows: gather them
+            wl = sliding_window_view(lo[s], (n, n), axis=(-2, -1))[:, r, c].min(axis=(-2, -1))
+            wh = sliding_window_view(hi[s], (n, n), axis=(-2, -1))[:, r, c].max(axis=(-2, -1))
+        else:
+            wl = _window_extreme(lo[s], n, 1, np.minimum)[:, r, c]
+            wh = _window_extreme(hi[s], n, 1, np.maximum)[:, r, c]
+        flat = wl == wh                                       # per image: constant window
+        const = chain(s, wl.astype(np.float64))               # its exact value at scale s
+        np.copyto(mu, filter2_octave_const(win[s], const), where=flat)
+        np.copyto(e2, filter2_octave_const(win[s], const * const), where=flat)
+        both = flat[:nref] & flat[nref]
+        np.copyto(ec, filter2_octave_const(win[s], const[:nref] * const[nref]), where=both)
+        e_var, e_cross = _bounds(n, e2)
+        e_var[flat] = 0.0
+        e_cross[both] = 0.0
+        emul_at[s] = _uncertain((mu, e2, ec), (e_var, e_cross), viff_orders.get(s))
+        out[s] = [mu, e2, ec]
+    # exact scale inputs where an uncertain window needs them (constant supports from the chain)
     sizes = {1: imgs1.shape[1:]}
-    for s in range(2, 5):
-        n = 2 ** (5 - s) + 1
-        sizes[s] = ((sizes[s - 1][0] - n) // 2 + 1, (sizes[s - 1][1] - n) // 2 + 1)
-    win = {s: fspecial_gaussian_octave(2 ** (5 - s) + 1, (2 ** (5 - s) + 1) / 5.0)
-           for s in range(1, 5)}
-    need = {s: np.zeros(sizes[s], dtype=bool) for s in range(2, 5)}
-    for s in range(4, 1, -1):
-        n = 2 ** (5 - s) + 1
-        if s in risky:
+    for s in range(2, top + 1):
+        sizes[s] = lo[s].shape[1:]
+    need = {s: np.zeros(sizes[s], dtype=bool) for s in range(2, top + 1)}
+    for s in range(top, 1, -1):
+        if s in emul_at and emul_at[s].any():
             seed = np.zeros(sizes[s], dtype=bool)
-            seed[risky[s]] = True
-            need[s] |= _dilate_top_left(seed, n)
-        if s < 4 and need[s + 1].any():
-            seed = np.zeros(sizes[s], dtype=bool)
-            qi, qj = np.nonzero(need[s + 1])
-            seed[2 * qi, 2 * qj] = True
-            need[s] |= _dilate_top_left(seed, 2 ** (5 - s - 1) + 1)
+            seed[risky[s][0][emul_at[s]], risky[s][1][emul_at[s]]] = True
+            need[s] |= _dilate_top_left(seed, ns[s])
+        if s < top:
+            up = need[s + 1] & ~(lo[s + 1] == hi[s + 1]).all(axis=0)
+            if up.any():
+                seed = np.zeros(sizes[s], dtype=bool)
+                qi, qj = np.nonzero(up)
+                seed[2 * qi, 2 * qj] = True
+                need[s] |= _dilate_top_left(seed, ns[s + 1])
     exact = {1: imgs1}
-    for s in range(2, 5):
+    for s in range(2, top + 1):
         x = np.full((nimg,) + sizes[s], np.nan)
         if need[s].any():
-            r, c = np.nonzero(need[s])
-            x[:, r, c] = filter2_octave_at(win[s], exact[s - 1], r, c, step=2)
+            flat_all = (lo[s] == hi[s]).all(axis=0) & need[s]
+            rf, cf = np.nonzero(flat_all)
+            x[:, rf, cf] = chain(s, lo[s][:, rf, cf].astype(np.float64))
+            rn, cn = np.nonzero(need[s] & ~flat_all)
+            x[:, rn, cn] = filter2_octave_at(win[s], exact[s - 1], rn, cn, step=2)
         exact[s] = x
-    out = {}
     for s, (r, c) in risky.items():
-        h = win[s]
-        n = h.shape[0]
-        x = exact[s]
-        mu, e2, ec = (np.array(v, dtype=np.float64) for v in fast[s])
-        if s == 1 and integer:
-            const = x[:, r + n // 2, c + n // 2]           # the value of a constant window
-            t_mu = filter2_octave_const(h, const)
-            t_e2 = filter2_octave_const(h, const * const)
-            flat = (e2 - mu * mu) < 1e-6                  # 8-bit data: otherwise >= 2.7e-5
-            noisy = flat & (t_e2 - t_mu * t_mu >= 1e-10)  # constants whose variance survives
-            np.copyto(mu, t_mu, where=flat)
-            np.copyto(e2, t_e2, where=flat)
-            both = flat[:nref] & flat[nref]
-            np.copyto(ec, filter2_octave_const(h, const[:nref] * const[nref]), where=both)
-            emul = ~flat.any(axis=0)                      # rare flags on textured windows
-            emul |= (noisy[:nref] & ~flat[nref]).any(axis=0)
-            emul |= noisy[nref] & (~flat[:nref]).any(axis=0)
-        else:
-            emul = np.ones(r.shape, dtype=bool)
+        emul = emul_at[s]
         if emul.any():
-            vals = filter2_octave_at(h, x, r[emul], c[emul], moments=True)
+            vals = filter2_octave_at(win[s], exact[s], r[emul], c[emul], moments=True)
+            mu, e2, ec = out[s]
             mu[:, emul] = vals[:nimg]
             e2[:, emul] = vals[nimg:2 * nimg]
             ec[:, emul] = vals[2 * nimg:]
-        out[s] = (mu, e2, ec)
-    return out
+    return {s: tuple(v) for s, v in out.items()}
 
 
 def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = False,
@@ -349,13 +422,13 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
         viff_parts[s] = [vid_sel, vind_sel, rows * cols, want_viff]
     vif_num_fast, vif_den_fast = list(vif_num), list(vif_den)
     if flagged:
-        integer = bool(np.array_equal(imgs1, np.floor(imgs1)))
         for s, (mu, e2, ec) in fast.items():  # the flagged pixels as our own sums give them
             res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], None)
             for k in range(nref):
                 vif_num_fast[k] += res[0][k]
                 vif_den_fast[k] += res[1][k]
-        for s, (mu, e2, ec) in _octave_stats(imgs1, flagged, fast, integer).items():
+        orders = {s: part[3] for s, part in viff_parts.items()}
+        for s, (mu, e2, ec) in _octave_stats(imgs1, flagged, fast, orders).items():
             res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], viff_parts[s][3])
             for k in range(nref):
                 vif_num[k] += res[0][k]
