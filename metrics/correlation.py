@@ -4,7 +4,6 @@ from __future__ import annotations
 from ._evaluate import evaluate, vifb_mean
 import numpy as np
 
-from ._primitives import rgb2gray_matlab
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["cc", "scd"]
@@ -13,19 +12,15 @@ __all__ = ["cc", "scd"]
 def _images(t: Triplet):
     """(A, B, F) as the correlation formulas see them, plus whether all are integer-valued.
 
-    Grey 0-255 images. tang2022 passes ``im2double`` data (/255) to CC and SCD; correlations are
-    scale-invariant, so the 0-255 images give the same values (to 1e-14 on the fixtures) and keep a
-    constant image exactly constant (NaN, not rounding noise). Under ``vifb`` these are the
-    per-channel images of VIFB's loop; a source that is still RGB in the single-call case (grey
-    fused image) is converted with MATLAB ``rgb2gray``, as the tang2023 formula borrowed there
-    expects grey input.
+    The convention's grey images (0-255). tang2022 passes ``im2double`` data (/255) to CC and SCD;
+    correlations are scale-invariant, so the 0-255 images give the same values (to 1e-14 on the
+    fixtures) and keep a constant image exactly constant (NaN, not rounding noise). Under ``vifb``
+    these are the per-channel images of VIFB's loop; a source that is still RGB in the
+    single-call case (grey fused image) goes through MATLAB ``rgb2gray``, as the tang2023 formula
+    borrowed there expects grey input.
     """
-    if t.convention == "vifb":
-        def grey(im):
-            return rgb2gray_matlab(im.data, as_uint8=im.integer) if im.channels == 3 else im.data
-        return (grey(t.a), grey(t.b), grey(t.f)), all(im.integer for im in (t.a, t.b, t.f))
-    return ((t.grey("ir"), t.grey("vis"), t.grey("fused")),
-            all(t.grey_is_integer(w) for w in ("ir", "vis", "fused")))
+    names = ("ir", "vis", "fused")
+    return tuple(t.grey(w) for w in names), all(t.grey_is_integer(w) for w in names)
 
 
 def _sums(t: Triplet):

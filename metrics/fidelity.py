@@ -23,7 +23,6 @@ from ._primitives import (
     fspecial_gaussian_octave,
     gaussian_factor,
     levels,
-    rgb2gray_matlab,
     tiles,
 )
 from .conventions import DEFAULT_CONVENTION, Triplet
@@ -477,15 +476,6 @@ def _valid_pass(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, *,
     return res
 
 
-def _grey_sources(t: Triplet):
-    """Grey (IR, VIS, F); under vifb a still-RGB source (single call) goes through rgb2gray."""
-    if t.convention == "vifb":
-        def grey(im):
-            return rgb2gray_matlab(im.data, as_uint8=im.integer) if im.channels == 3 else im.data
-        return grey(t.a), grey(t.b), grey(t.f)
-    return t.grey("ir"), t.grey("vis"), t.grey("fused")
-
-
 def _vif_terms(res: dict) -> list[float]:
     """vifp per reference = sum VID / sum VIND (NaN when the reference is constant: 0/0)."""
     return [float(np.float64(n) / d) for n, d in zip(res["vif_num"], res["vif_den"])]
@@ -494,7 +484,7 @@ def _vif_terms(res: dict) -> list[float]:
 def _vif_call(t: Triplet) -> float:
     conv = t.convention
     if conv == "ivifzoo":
-        a, b, f = _grey_sources(t)
+        a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
         res = t.memo("vifp_same_asym", lambda: vifp_pass(
             [a, b], f, same_padding=True, asymmetric_window=True))
         return sum(_vif_terms(res))
@@ -504,7 +494,8 @@ def _vif_call(t: Triplet) -> float:
         qa, qb, qf = (levels(t.grey(w), t.grey_is_integer(w), "VIF (tang2022)").astype(np.float64)
                       for w in ("ir", "vis", "fused"))
         return sum(_vif_terms(vifp_pass([qa, qb], qf, saturate_first_scale=True)))
-    a, b, f = _grey_sources(t)
+    # under vifb: the channels of VIFB's loop; an RGB source of a single call via rgb2gray
+    a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
     res = _valid_pass(t, a, b, f, exact=conv != "cddfuse")
     if conv == "cddfuse":  # CDDFuse's float32 SciPy code: no Octave-order refinement
         res = {"vif_num": res["vif_num_fast"], "vif_den": res["vif_den_fast"]}

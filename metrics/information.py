@@ -10,7 +10,6 @@ from ._primitives import (
     joint_hist256,
     levels,
     matlab_round,
-    rgb2gray_matlab,
 )
 from .conventions import DEFAULT_CONVENTION, Triplet
 
@@ -115,14 +114,11 @@ def _minmax_bins(x: np.ndarray) -> np.ndarray:
 
 def _mi_vifb_call(t: Triplet) -> float:
     # VIFB metricsMutinf(VIS, IR, F) = MI(VIS, F) + MI(IR, F) in nats; a 3-channel image in a pair
-    # is converted with rgb2gray (uint8, rounded) first.
-    def grey(im):
-        return rgb2gray_matlab(im.data, as_uint8=True) if im.channels == 3 else im.data
-
-    qf = _minmax_bins(grey(t.f))
+    # goes through rgb2gray (uint8, rounded) first, i.e. the convention's grey image.
+    qf = _minmax_bins(t.grey("fused"))
     total = 0.0
-    for src in (t.b, t.a):
-        total += _mi_from_joint(joint_hist256(_minmax_bins(grey(src)), qf), "nats")
+    for src in ("vis", "ir"):
+        total += _mi_from_joint(joint_hist256(_minmax_bins(t.grey(src)), qf), "nats")
     return total
 
 
