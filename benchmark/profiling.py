@@ -261,7 +261,8 @@ def _normalise_device(device: str, *, check_available: bool = True) -> str:
     raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """CPU model name (from /proc/cpuinfo on Linux), for hardware captions and run provenance."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -291,7 +292,7 @@ def hardware_info(device: str = "cpu") -> dict[str, str]:
     Keys: device_name, cpu, cpu_count, torch_threads, python, numpy, torch, cuda, cudnn, driver,
     gpu_memory (the last four are "n/a" on CPU).
     """
-    info = {"cpu": _cpu_model(), "cpu_count": str(os.cpu_count()), "python": platform.python_version(),
+    info = {"cpu": cpu_model(), "cpu_count": str(os.cpu_count()), "python": platform.python_version(),
             "numpy": np.__version__, "platform": platform.platform(terse=True)}
     if "torch" in sys.modules:
         import torch

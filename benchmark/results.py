@@ -46,16 +46,10 @@ def git_commit() -> dict[str, Any]:
 
 
 def hardware() -> dict[str, Any]:
+    from .profiling import cpu_model
+
     info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
-                            "cpu_count": os.cpu_count(), "cpu": platform.processor() or None}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+                            "cpu_count": os.cpu_count(), "cpu": cpu_model()}
     try:
         import torch
 
