@@ -30,3 +30,15 @@ def metric_fixtures_dir() -> Path:
 @pytest.fixture(scope="session")
 def shared_datasets_dir() -> Path:
     return _require(SHARED / "datasets", "mini datasets")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one torch intra-op thread (tiny tensors: more threads only add overhead and
+    stall on shared CPUs); the previous setting is restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
