@@ -502,6 +502,127 @@ def sobel_valid(pp: np.ndarray, *, exact_order: bool = False) -> tuple[np.ndarra
 
 
 # --------------------------------------------------------------------------------------------------
+# PyTorch float32 CPU arithmetic (the IVIF_ZOO peer: torch 2.13 CPU, x86-64)
+# --------------------------------------------------------------------------------------------------
+# IVIF_ZOO filters with ``F.conv2d`` on single-image, single-channel float32 tensors. Which kernel
+# PyTorch runs decides how each output is rounded (measured against torch 2.13.0+cpu, bit for bit):
+# * oneDNN ("mkldnn") when the kernel is larger than 3 in both directions or the input has more
+#   than TORCH_NATIVE_MAX_NUMEL elements: every output is one chain of fused multiply-adds over the
+#   taps in row-major order, acc = fma(w[i, j], x, acc), starting from 0;
+# * otherwise PyTorch's native im2col + GEMM: the same order, but each product is rounded to
+#   float32 before it is added (no FMA).
+# Padding taps contribute exact zeros in both. Where a statistic is a difference of two such sums
+# (a local variance of a flat region), the result is float32 rounding noise that the reference's
+# values depend on, so the chains are reproduced exactly rather than approximated.
+TORCH_NATIVE_MAX_NUMEL = 20480
+_CONV_F32_BLOCK = 32768  # elements per row block of torch_conv2d_f32 (work arrays in L2)
+
+_F32_LOW = np.int64((1 << 29) - 1)      # float64 mantissa bits below float32 precision
+_F32_TIE = np.int64(1 << 28)            # ... pattern of a float32 rounding midpoint
+
+
+def torch_uses_fma(numel: int, kh: int, kw: int) -> bool:
+    """Whether PyTorch 2.13's CPU ``conv2d`` (batch 1, one channel, float32) takes the oneDNN path
+    (FMA chains) rather than the native GEMM path for an input of ``numel`` elements."""
+    return (kh > 3 and kw > 3) or numel > TORCH_NATIVE_MAX_NUMEL
+
+
+def _fma_f32_into(acc: np.ndarray, s: np.ndarray, p: np.ndarray, low: np.ndarray) -> None:
+    """Finish ``acc = float32(acc + p)`` where ``s`` already holds the float64 sum ``acc + p``
+    (``p`` an exact float64 product). The float64 rounding of the sum can only mislead the cast to
+    float32 when it lands exactly on a float32 rounding midpoint; those rare elements are set to
+    round-to-odd from the exact error of the addition (TwoSum), after which the cast rounds as one
+    fused multiply-add does. ``low`` is int64 scratch space of the same shape."""
+    np.bitwise_and(s.view(np.int64), _F32_LOW, out=low)
+    tie = low == _F32_TIE
+    if tie.any():
+        idx = np.nonzero(tie)
+        ss, pp, aa = s[idx], p[idx], acc[idx].astype(np.float64)
+        bp = ss - aa
+        err = (pp - bp) + (aa - (ss - bp))
+        bits = ss.view(np.int64)
+        bits = np.where(err != 0, bits + np.where((err > 0) == (ss > 0), 1, -1), bits)
+        s[idx] = bits.view(np.float64)
+    np.copyto(acc, s, casting="unsafe")
+
+
+def torch_conv2d_f32(x: np.ndarray, w: np.ndarray, pad: int | tuple[int, int] = 0, step: int = 1,
+                     *, numel: int | None = None) -> np.ndarray:
+    """``F.conv2d(x[None, None], w[None, None], padding=pad)[0, 0][::step, ::step]`` as PyTorch
+    2.13 computes it on a CPU in float32 (see the notes above this function).
+
+    ``x`` may be a stack (..., H, W) of images that PyTorch would filter one call each; ``numel``
+    (default ``H * W``) is the element count of one such call's input, which selects the kernel.
+    ``step`` keeps every ``step``-th output row and column (each output is independent, so
+    decimated outputs need not be computed). Loops run over row blocks (sized so that the work
+    arrays stay in cache) and kernel taps.
+    """
+    w = np.asarray(w, dtype=np.float32)
+    kh, kw = w.shape
+    ph, pw = (pad, pad) if isinstance(pad, int) else pad
+    h, wd = x.shape[-2:]
+    if numel is None:
+        numel = h * wd
+    fma = torch_uses_fma(numel, kh, kw)
+    src = np.asarray(x, dtype=np.float64 if fma else np.float32)
+    if ph or pw:
+        src = np.pad(src, [(0, 0)] * (src.ndim - 2) + [(ph, ph), (pw, pw)])
+    rows = (src.shape[-2] - kh) // step + 1
+    cols = (src.shape[-1] - kw) // step + 1
+    if rows < 1 or cols < 1:
+        raise ValueError(f"torch_conv2d_f32: input {h}x{wd} (padding {ph},{pw}) is smaller than "
+                         f"the {kh}x{kw} kernel")
+    batch = src.shape[:-2]
+    out = np.empty(batch + (rows, cols), dtype=np.float32)
+    block = max(1, _CONV_F32_BLOCK // (max(1, math.prod(batch)) * cols))
+    w64 = w.astype(np.float64)
+    for r0 in range(0, rows, block):
+        r1 = min(rows, r0 + block)
+        acc = out[..., r0:r1, :]
+        shape = acc.shape
+        p = np.empty(shape)
+        s = np.empty(shape) if fma else None
+        low = np.empty(shape, dtype=np.int64) if fma else None
+        for i in range(kh):
+            top = r0 * step + i
+            for j in range(kw):
+                xs = src[..., top:top + (r1 - r0 - 1) * step + 1:step,
+                         j:j + (cols - 1) * step + 1:step]
+                if i == 0 and j == 0:
+                    np.multiply(xs, w64[0, 0], out=p)
+                    np.copyto(acc, p, casting="unsafe")     # first tap: round(w * x)
+                elif fma:
+                    np.multiply(xs, w64[i, j], out=p)       # exact in float64
+                    np.add(p, acc, out=s)
+                    _fma_f32_into(acc, s, p, low)
+                else:
+                    acc += xs * w[i, j]                     # float32 product, then float32 sum
+    return out
+
+
+def torch_gaussian_1d_f32(size: int, sigma: float) -> np.ndarray:
+    """pytorch-msssim's ``_fspecial_gauss_1d`` in float32: exp(-c^2 / (2 sigma^2)) / sum for
+    c = -size//2 .. size//2 (exp and the sum correctly rounded, which is what torch 2.13 returns
+    for the 11-tap sigma-1.5 window; ``tests/metrics/test_primitives.py`` compares with torch)."""
+    c = np.arange(size, dtype=np.float32) - np.float32(size // 2)
+    e = np.exp((-(c * c) / np.float32(2 * sigma ** 2)).astype(np.float64)).astype(np.float32)
+    return e / np.float32(e.astype(np.float64).sum())
+
+
+def torch_ivifzoo_vif_window_f32(n: int) -> np.ndarray:
+    """IVIF_ZOO's ``fspecial_gaussian((n, n), n / 5)`` in float32: ``torch.linspace(-n//2, n//2,
+    n)`` grid (asymmetric: -9 .. 8 for n = 17), exp(-(x^2 + y^2) / (2 sigma^2)), divided by its
+    float32 sum (numpy's pairwise float32 sum, equal to torch's for n = 17, 9, 5, 3). ``exp`` is
+    correctly rounded; torch's vectorised float32 exp differs from that by one unit in the last
+    place at 4 of the 289 taps of n = 17, which moves the IVIF_ZOO VIF by about 1e-6 relative."""
+    lo, hi = -(n // 2) - (n % 2), n // 2
+    x = np.float32(lo) + np.arange(n, dtype=np.float32) * np.float32((hi - lo) / (n - 1))
+    a = -(x[:, None] * x[:, None] + x[None, :] * x[None, :]) / np.float32(2 * (n / 5.0) ** 2)
+    e = np.exp(a.astype(np.float64)).astype(np.float32)
+    return e / e.sum(dtype=np.float32)
+
+
+# --------------------------------------------------------------------------------------------------
 # Gradient, pooling
 # --------------------------------------------------------------------------------------------------
 def gradient_matlab(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

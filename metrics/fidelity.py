@@ -24,10 +24,12 @@ from ._primitives import (
     gaussian_factor,
     levels,
     tiles,
+    torch_conv2d_f32,
+    torch_ivifzoo_vif_window_f32,
 )
 from .conventions import DEFAULT_CONVENTION, Triplet
 
-__all__ = ["vif", "viff", "vifp_pass", "VIFF_SOURCE_ORDERS"]
+__all__ = ["vif", "viff", "vifp_pass", "vifp_torch_f32", "VIFF_SOURCE_ORDERS"]
 
 VIF_SIGMA_N_SQ = 2.0                       # LIVE vifp_mscale.m
 VIFF_SIGMA_N_SQ = 0.005 * 255.0 * 255.0    # Han et al.: visual noise sq = 325.125
@@ -35,17 +37,6 @@ VIFF_C = 1e-7
 VIFF_SCALE_WEIGHTS = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
 VIFF_SOURCE_ORDERS = ("vis_ir", "ir_vis")
 VALID_MIN_SIZE = 41  # smallest side for which all four 'valid' scales are non-empty
-
-
-def _window(n: int, asymmetric: bool) -> np.ndarray:
-    """1-D factor of the scale window: ``fspecial('gaussian', n, n/5)`` or IVIF_ZOO's asymmetric
-    grid (n points from -ceil(n/2) to floor(n/2), no truncation)."""
-    sigma = n / 5.0
-    if not asymmetric:
-        return gaussian_factor(n, sigma)
-    x = np.linspace(-np.ceil(n / 2.0), np.floor(n / 2.0), n)
-    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return g / g.sum()
 
 
 def _clamped(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, s2_small: np.ndarray):
@@ -339,8 +330,7 @@ def _octave_stats(imgs1: np.ndarray, risky: dict, fast: dict, viff_orders: dict)
     return {s: tuple(v) for s, v in out.items()}
 
 
-def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = False,
-              asymmetric_window: bool = False, saturate_first_scale: bool = False,
+def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale: bool = False,
               viff_order: tuple[int, int] | None = None, octave_exact: bool | None = None) -> dict:
     """One pass of the multi-scale pixel-VIF core (spec 3.1) over references sharing ``dist``.
 
@@ -354,9 +344,8 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
       source 2 = ``refs[j]`` (visual noise 325.125, smaller-gain selection, ties to source 2);
     * ``vif_num_fast``, ``vif_den_fast``: the VIF sums without the refinement described below.
 
-    Options: ``same_padding`` (IVIF_ZOO: zero-padded 'same' filtering everywhere, else 'valid'),
-    ``asymmetric_window`` (IVIF_ZOO's window grid), ``saturate_first_scale`` (Tang 2022: uint8
-    products saturate at 255 at scale 1; inputs must be integer levels).
+    Option ``saturate_first_scale`` (Tang 2022): uint8 products saturate at 255 at scale 1; inputs
+    must be integer levels. (IVIF_ZOO's float32 'same'-padded variant is :func:`vifp_torch_f32`.)
 
     ``octave_exact`` (default: on for the plain 'valid' float core): in flat or nearly flat windows
     the clamps of the reference code (variance < 1e-10, gain < 0) and VIFF's smaller-gain selection
@@ -367,7 +356,7 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
     """
     nref = len(refs)
     if octave_exact is None:
-        octave_exact = not (same_padding or asymmetric_window or saturate_first_scale)
+        octave_exact = not saturate_first_scale
     vif_num = [0.0] * nref
     vif_den = [0.0] * nref
     imgs = np.stack([*refs, dist])
@@ -375,13 +364,10 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
     flagged, fast, viff_parts = {}, {}, {}
     for s in range(1, 5):
         n = 2 ** (5 - s) + 1
-        w = _window(n, asymmetric_window)
+        w = gaussian_factor(n, n / 5.0)
         if s > 1:
-            if same_padding:
-                imgs = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2)))
             imgs = correlate_valid_tiled(imgs, w, step=2)
-        stats_in = np.pad(imgs, ((0, 0), (n // 2, n // 2), (n // 2, n // 2))) if same_padding \
-            else imgs
+        stats_in = imgs
         sat = saturate_first_scale and s == 1
         want_viff = viff_order if (viff_order is not None and VIFF_SCALE_WEIGHTS[s - 1]) else None
         rows = stats_in.shape[1] - n + 1
@@ -443,6 +429,66 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, same_padding: bool = 
             "vif_num_fast": vif_num_fast, "vif_den_fast": vif_den_fast, "exact": octave_exact}
 
 
+def vifp_torch_f32(refs: list[np.ndarray], dist: np.ndarray) -> dict:
+    """IVIF_ZOO's ``vifp_mscale(ref, dist)`` (``Metric_torch.py``) for every reference, as PyTorch
+    computes it on a CPU in float32.
+
+    Four scales, window N = 17, 9, 5, 3 on IVIF_ZOO's asymmetric grid
+    (:func:`~metrics._primitives.torch_ivifzoo_vif_window_f32`); every filtering, including the one
+    before the ``[::2, ::2]`` decimation, is ``F.conv2d`` with zero padding N // 2 ('same'). Each
+    convolution is reproduced with PyTorch's own rounding
+    (:func:`~metrics._primitives.torch_conv2d_f32`) and the clamps run in float32 in the
+    reference's order: in flat regions the local variances are float32 cancellation noise, and
+    which of them fall below 1e-10 or give a negative gain decides the published value (a float64
+    computation of the same formulas is off by up to 2e-4). The per-pixel information terms are
+    summed in float64 (torch sums them in float32: about 1e-6 relative).
+
+    Returns ``{"vif_num": [...], "vif_den": [...]}``, one entry per reference.
+    """
+    f32 = np.float32
+    tiny = f32(1e-10)
+    nref = len(refs)
+    imgs = np.stack([*(np.asarray(r, dtype=f32) for r in refs), np.asarray(dist, dtype=f32)])
+    num, den = [0.0] * nref, [0.0] * nref
+    for scale in range(1, 5):
+        n = 2 ** (5 - scale) + 1
+        w = torch_ivifzoo_vif_window_f32(n)
+        numel = imgs.shape[-2] * imgs.shape[-1]
+        if scale > 1:
+            imgs = torch_conv2d_f32(imgs, w, n // 2, step=2, numel=numel)
+            numel = imgs.shape[-2] * imgs.shape[-1]
+        d = imgs[nref]
+        # filter inputs: refs, dist, refs^2, dist^2, refs*dist
+        src = np.concatenate([imgs, imgs * imgs, imgs[:nref] * d])
+        m = torch_conv2d_f32(src, w, n // 2, numel=numel)
+        mu, e2, e12 = m[:nref + 1], m[nref + 1:2 * nref + 2], m[2 * nref + 2:]
+        mu_d = mu[nref]
+        s2 = e2[nref] - mu_d * mu_d
+        s2[s2 < 0] = 0
+        s2_small = s2 < tiny
+        for k in range(nref):
+            s1 = e2[k] - mu[k] * mu[k]
+            s12 = e12[k] - mu[k] * mu_d
+            s1[s1 < 0] = 0
+            g = s12 / (s1 + tiny)
+            sv = s2 - g * s12
+            small = s1 < tiny
+            g[small] = 0
+            sv[small] = s2[small]
+            s1[small] = 0
+            g[s2_small] = 0
+            sv[s2_small] = 0
+            neg = g < 0
+            sv[neg] = s2[neg]
+            g[neg] = 0
+            sv[sv <= tiny] = tiny
+            vid = np.log10(f32(1) + g * g * s1 / (sv + f32(2)))
+            vind = np.log10(f32(1) + s1 / f32(2))
+            num[k] += float(vid.sum(dtype=np.float64))
+            den[k] += float(vind.sum(dtype=np.float64))
+    return {"vif_num": num, "vif_den": den}
+
+
 # ------------------------------------------------------------------------------------------------
 # VIF
 # ------------------------------------------------------------------------------------------------
@@ -485,9 +531,7 @@ def _vif_call(t: Triplet) -> float:
     conv = t.convention
     if conv == "ivifzoo":
         a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-        res = t.memo("vifp_same_asym", lambda: vifp_pass(
-            [a, b], f, same_padding=True, asymmetric_window=True))
-        return sum(_vif_terms(res))
+        return sum(_vif_terms(vifp_torch_f32([a, b], f)))
     check_min_size(t.hw, VALID_MIN_SIZE, f"VIF (convention {conv!r}, 4 scales of 'valid' windows "
                                          f"17, 9, 5, 3)")
     if conv == "tang2022":

@@ -13,11 +13,12 @@ from ._primitives import (
     EPS,
     avg_pool2_zero_pad,
     check_min_size,
-    correlate_valid,
     correlate_valid_t,
     gaussian_factor,
     mean2x2_symmetric_decimate,
     tiles,
+    torch_conv2d_f32,
+    torch_gaussian_1d_f32,
 )
 from .conventions import DEFAULT_CONVENTION, Triplet
 
@@ -150,42 +151,64 @@ def mef_ms_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     return float(np.prod(qs ** MEF_WEIGHTS))
 
 
-def _wang_ssim_cs(x: np.ndarray, y: np.ndarray, g: np.ndarray, data_range: float):
-    c1 = (0.01 * data_range) ** 2
-    c2 = (0.03 * data_range) ** 2
-    mu1, mu2 = correlate_valid(x, g), correlate_valid(y, g)
-    mu11, mu22, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
-    s11 = correlate_valid(x * x, g) - mu11
-    s22 = correlate_valid(y * y, g) - mu22
-    s12 = correlate_valid(x * y, g) - mu12
-    cs_map = (2.0 * s12 + c2) / (s11 + s22 + c2)
-    ssim_map = (2.0 * mu12 + c1) / (mu11 + mu22 + c1) * cs_map
-    return float(ssim_map.mean()), float(cs_map.mean())
+def _wang_level_f32(x: np.ndarray, y: np.ndarray, c1: np.float32, c2: np.float32):
+    """pytorch-msssim's ``_ssim`` for the stacks ``x`` (sources) and ``y`` (the one image every
+    source is compared with), in PyTorch's float32 CPU arithmetic. Returns the (ssim, cs) map
+    means per source (accumulated in float64; torch's float32 mean differs by about 1e-7)."""
+    k = len(x)
+    g = torch_gaussian_1d_f32(11, 1.5)
+    numel = x.shape[-2] * x.shape[-1]
+    inputs = np.concatenate([x, y[None], x * x, (y * y)[None], x * y])
+    rows = torch_conv2d_f32(inputs, g[:, None], numel=numel)                   # along H
+    m = torch_conv2d_f32(rows, g[None, :], numel=rows.shape[-2] * rows.shape[-1])  # along W
+    mu1, mu2, e11, e22, e12 = m[:k], m[k], m[k + 1:2 * k + 1], m[2 * k + 1], m[2 * k + 2:]
+    mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    s11, s22, s12 = e11 - mu1_sq, e22 - mu2_sq, e12 - mu12
+    cs_map = (np.float32(2) * s12 + c2) / (s11 + s22 + c2)
+    ssim_map = ((np.float32(2) * mu12 + c1) / (mu1_sq + mu2_sq + c1)) * cs_map
+    axes = (-2, -1)
+    return ssim_map.mean(axis=axes, dtype=np.float64), cs_map.mean(axis=axes, dtype=np.float64)
 
 
-def wang_ms_ssim(x: np.ndarray, y: np.ndarray, data_range: float) -> float:
-    """Wang, Simoncelli, Bovik multi-scale SSIM as computed by pytorch-msssim (5 levels, 11-tap
-    Gaussian sigma 1.5, 'valid' filtering, zero-padded 2x2 average pooling on odd sizes, ReLU on
-    the per-level terms)."""
-    check_min_size(x.shape, WANG_MIN_SIZE, "MS-SSIM (ivifzoo: 5 levels, smaller side > 160)")
-    g = gaussian_factor(11, 1.5)
+def wang_ms_ssim(sources, y: np.ndarray, data_range: float = 255.0) -> np.ndarray:
+    """Wang, Simoncelli, Bovik multi-scale SSIM of every image in ``sources`` against ``y``,
+    computed as pytorch-msssim's ``ms_ssim`` (the copy in IVIF_ZOO's ``ssim.py``) computes it on a
+    CPU in float32: 5 levels, 11-tap Gaussian sigma 1.5 applied as 'valid' 1-D convolutions along
+    H then W, zero-padded 2x2 average pooling on odd sizes, ReLU on the per-level terms.
+
+    Inputs are the tensors as the reference sees them (IVIF_ZOO: the 0-255 image times 255) and
+    are cast to float32. Every convolution is reproduced with PyTorch 2.13's own rounding
+    (:func:`~metrics._primitives.torch_conv2d_f32`): with IVIF_ZOO's data range the contrast term
+    of flat regions is a ratio of float32 cancellation noise, and the published values contain
+    that noise. The 2x2 pooling is exact in float32 for such data (sums of four values of at most
+    26 significant bits), so its summation order does not matter. Returns one value per source.
+    """
+    x = np.stack([np.asarray(a, dtype=np.float32) for a in sources])
+    y = np.asarray(y, dtype=np.float32)
+    check_min_size(y.shape, WANG_MIN_SIZE, "MS-SSIM (ivifzoo: 5 levels, smaller side > 160)")
+    c1 = np.float32((0.01 * data_range) ** 2)
+    c2 = np.float32((0.03 * data_range) ** 2)
     terms = []
     for level in range(len(WANG_WEIGHTS)):
-        ssim, cs = _wang_ssim_cs(x, y, g, data_range)
+        ssim, cs = _wang_level_f32(x, y, c1, c2)
         if level < len(WANG_WEIGHTS) - 1:
-            terms.append(max(cs, 0.0))
-            x, y = avg_pool2_zero_pad(x), avg_pool2_zero_pad(y)
+            terms.append(np.maximum(cs, 0.0))
+            x = np.stack([avg_pool2_zero_pad(a) for a in x])
+            y = avg_pool2_zero_pad(y)
         else:
-            terms.append(max(ssim, 0.0))
-    return float(np.prod(np.array(terms) ** WANG_WEIGHTS))
+            terms.append(np.maximum(ssim, 0.0))
+    return np.prod(np.array(terms) ** WANG_WEIGHTS[:, None], axis=0)
 
 
 def _ms_ssim_impl(t: Triplet) -> float:
     a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
     if t.convention == "ivifzoo":
         # Data-range quirk: to_tensor leaves float arrays unscaled, the code multiplies by 255 and
-        # passes data_range=255; on 0-255 data that is data_range = 1.
-        return wang_ms_ssim(a, f, 1.0) + wang_ms_ssim(b, f, 1.0)
+        # passes data_range=255 (on 0-255 data that is data_range = 1). Reproduced literally,
+        # in float32, since the result depends on the float32 rounding of the 0-65025 tensors.
+        scale = np.float32(255.0)
+        return float(np.sum(wang_ms_ssim([a.astype(np.float32) * scale, b.astype(np.float32) * scale],
+                                         f.astype(np.float32) * scale, 255.0)))
     return mef_ms_ssim(a, b, f)
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 # the counters and helpers live in a uniquely named module: several conftest.py files exist under
 # tests/, so ``from conftest import ...`` would resolve to whichever was imported first
-from metric_helpers import CONFORMANCE_CHECKED, CONFORMANCE_PASSED, CONFORMANCE_SENSITIVE  # noqa: E402
+from metric_helpers import CONFORMANCE_CHECKED, CONFORMANCE_PASSED  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -29,11 +29,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_sep(
         "-", f"metrics conformance: {total} reference records checked, {ok} within tolerance "
              f"({per})")
-    if CONFORMANCE_SENSITIVE:
-        extra = ", ".join(f"{k} {n}" for k, n in sorted(CONFORMANCE_SENSITIVE.items()))
-        terminalreporter.write_line(
-            f"  outside the strict tolerance but within the float32-peer bound "
-            f"(see test_conformance.FLOAT32_SENSITIVE): {extra}")
 
 
 @lru_cache(maxsize=None)

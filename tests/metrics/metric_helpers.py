@@ -7,7 +7,6 @@ import numpy as np
 
 CONFORMANCE_CHECKED: Counter = Counter()
 CONFORMANCE_PASSED: Counter = Counter()
-CONFORMANCE_SENSITIVE: Counter = Counter()  # float32-sensitive records within their wider bound
 
 
 def synthetic_triplet(h: int = 96, w: int = 112, *, colour_vis: bool = False, seed: int = 0):
