@@ -10,6 +10,8 @@ PyTorch operations the reference implementations rely on (spec ``metrics.md`` se
   integer data), Octave's exact ``filter2`` summation order at selected outputs, MATLAB ``conv2``
   with its tap accumulation order, Sobel filters, tiling helpers;
 * MATLAB ``gradient``; 256-bin and 256x256 histograms and entropies;
+* PyTorch 2.13's float32 CPU ``conv2d`` rounding (oneDNN FMA chains or native GEMM, chosen as torch
+  chooses) and the float32 windows of pytorch-msssim and IVIF_ZOO;
 * the two 2x2 down-sampling rules (MATLAB ``imfilter(ones(2)/4, 'symmetric')`` + ``1:2:end`` and
   PyTorch ``avg_pool2d`` with ``padding = size % 2``).
 

@@ -84,9 +84,10 @@ class MetricInfo:
         return get_convention(convention).name not in _FALLBACKS.get(self.key, {})
 
 
-def _info(key, fn, impl, display, category, units, reference, description, **units_by_conv):
+def _info(key, fn, impl, display, category, units, reference, description, version="1.0",
+          **units_by_conv):
     return MetricInfo(key=key, name=fn.__name__, display_name=display, higher_is_better=True,
-                      category=category, units=units, version="1.0", reference=reference,
+                      category=category, units=units, version=version, reference=reference,
                       description=description, fn=fn, impl=impl,
                       units_by_convention=MappingProxyType(units_by_conv))
 
@@ -118,7 +119,8 @@ METRICS: Mapping[str, MetricInfo] = MappingProxyType({m.key: m for m in (
           vifb="nats", cddfuse="nats"),
     _info("VIF", vif, _vif_impl, "VIF", "human perception", "unitless (sum over 2 sources)",
           "Sheikh & Bovik, IEEE TIP 15(2), 2006",
-          "pixel-domain multi-scale visual information fidelity, summed over both sources"),
+          "pixel-domain multi-scale visual information fidelity, summed over both sources",
+          version="1.1"),  # 1.1: ivifzoo in PyTorch's float32 rounding
     _info("Qabf", qabf, _qabf_impl, "Qabf", "image feature", "unitless (0..1)",
           "Xydeas & Petrovic, Electronics Letters 36(4), 2000",
           "edge-information preservation Q^{AB/F}"),
@@ -127,6 +129,7 @@ METRICS: Mapping[str, MetricInfo] = MappingProxyType({m.key: m for m in (
           "Ma, Zeng, Wang, IEEE TIP 24(11), 2015 (MEF-MS-SSIM); Wang, Simoncelli, Bovik, "
           "Asilomar 2003 (ivifzoo)",
           "multi-scale structural similarity to the sources",
+          version="1.1",  # 1.1: ivifzoo in PyTorch's float32 rounding
           ivifzoo="unitless (sum of two Wang MS-SSIMs, <= 2)"),
     _info("EI", ei, _ei_impl, "EI", "image feature", "grey levels",
           "Rajalingam & Priya, IJESI 2018; VIFB (Zhang et al., CVPRW 2020)",

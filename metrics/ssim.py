@@ -225,7 +225,9 @@ def ms_ssim(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
       Simoncelli, Bovik, "Multiscale structural similarity for image quality assessment",
       Asilomar 2003), <= 2. Quirk reproduced: the effective data range is 1 on 0-255 data
       (``to_tensor`` does not rescale float arrays, then ``* 255`` with ``data_range=255``), so
-      C1 and C2 are negligible (about 0.95 on TNO instead of 1.25). Smaller side > 160.
+      C1 and C2 are negligible (about 0.95 on TNO instead of 1.25) and flat regions contribute
+      float32 noise; the computation follows PyTorch 2.13's float32 CPU rounding bit for bit
+      (see :func:`wang_ms_ssim`). Smaller side > 160.
 
     Parameters
     ----------
