@@ -517,7 +517,7 @@ def sobel_valid(pp: np.ndarray, *, exact_order: bool = False) -> tuple[np.ndarra
 # (a local variance of a flat region), the result is float32 rounding noise that the reference's
 # values depend on, so the chains are reproduced exactly rather than approximated.
 TORCH_NATIVE_MAX_NUMEL = 20480
-_CONV_F32_BLOCK = 32768  # elements per row block of torch_conv2d_f32 (work arrays in L2)
+_CONV_F32_BLOCK = 65536  # elements per row block of torch_conv2d_f32 (work arrays in L2)
 
 _F32_LOW = np.int64((1 << 29) - 1)      # float64 mantissa bits below float32 precision
 _F32_TIE = np.int64(1 << 28)            # ... pattern of a float32 rounding midpoint
@@ -529,23 +529,26 @@ def torch_uses_fma(numel: int, kh: int, kw: int) -> bool:
     return (kh > 3 and kw > 3) or numel > TORCH_NATIVE_MAX_NUMEL
 
 
-def _fma_f32_into(acc: np.ndarray, s: np.ndarray, p: np.ndarray, low: np.ndarray) -> None:
-    """Finish ``acc = float32(acc + p)`` where ``s`` already holds the float64 sum ``acc + p``
-    (``p`` an exact float64 product). The float64 rounding of the sum can only mislead the cast to
-    float32 when it lands exactly on a float32 rounding midpoint; those rare elements are set to
-    round-to-odd from the exact error of the addition (TwoSum), after which the cast rounds as one
-    fused multiply-add does. ``low`` is int64 scratch space of the same shape."""
+def _fma_f32_into(acc: np.ndarray, acc64: np.ndarray, s: np.ndarray, p: np.ndarray,
+                  low: np.ndarray, tie: np.ndarray) -> None:
+    """Finish ``acc = float32(acc + p)`` where ``s`` already holds the float64 sum ``acc64 + p``
+    (``p`` an exact float64 product, ``acc64`` the float32 ``acc`` held in float64; both are
+    updated). The float64 rounding of the sum can only mislead the cast to float32 when it lands
+    exactly on a float32 rounding midpoint; those rare elements are set to round-to-odd from the
+    exact error of the addition (TwoSum), after which the cast rounds as one fused multiply-add
+    does. ``low`` (int64) and ``tie`` (bool) are scratch arrays of the same shape."""
     np.bitwise_and(s.view(np.int64), _F32_LOW, out=low)
-    tie = low == _F32_TIE
+    np.equal(low, _F32_TIE, out=tie)
     if tie.any():
         idx = np.nonzero(tie)
-        ss, pp, aa = s[idx], p[idx], acc[idx].astype(np.float64)
+        ss, pp, aa = s[idx], p[idx], acc64[idx]
         bp = ss - aa
         err = (pp - bp) + (aa - (ss - bp))
         bits = ss.view(np.int64)
         bits = np.where(err != 0, bits + np.where((err > 0) == (ss > 0), 1, -1), bits)
         s[idx] = bits.view(np.float64)
     np.copyto(acc, s, casting="unsafe")
+    np.copyto(acc64, acc)
 
 
 def torch_conv2d_f32(x: np.ndarray, w: np.ndarray, pad: int | tuple[int, int] = 0, step: int = 1,
@@ -583,8 +586,9 @@ def torch_conv2d_f32(x: np.ndarray, w: np.ndarray, pad: int | tuple[int, int] = 
         acc = out[..., r0:r1, :]
         shape = acc.shape
         p = np.empty(shape)
-        s = np.empty(shape) if fma else None
-        low = np.empty(shape, dtype=np.int64) if fma else None
+        if fma:  # float64 copy of the accumulator, sum, and scratch for the midpoint test
+            acc64, s = np.empty(shape), np.empty(shape)
+            low, tie = np.empty(shape, dtype=np.int64), np.empty(shape, dtype=bool)
         for i in range(kh):
             top = r0 * step + i
             for j in range(kw):
@@ -593,10 +597,12 @@ def torch_conv2d_f32(x: np.ndarray, w: np.ndarray, pad: int | tuple[int, int] = 
                 if i == 0 and j == 0:
                     np.multiply(xs, w64[0, 0], out=p)
                     np.copyto(acc, p, casting="unsafe")     # first tap: round(w * x)
+                    if fma:
+                        np.copyto(acc64, acc)
                 elif fma:
                     np.multiply(xs, w64[i, j], out=p)       # exact in float64
-                    np.add(p, acc, out=s)
-                    _fma_f32_into(acc, s, p, low)
+                    np.add(p, acc64, out=s)
+                    _fma_f32_into(acc, acc64, s, p, low, tie)
                 else:
                     acc += xs * w[i, j]                     # float32 product, then float32 sum
     return out

@@ -224,9 +224,12 @@ def _round_f32(v) -> np.float32:
 
 def _fma_f32(acc, w, x):
     acc = np.array(acc, dtype=np.float32)
+    acc64 = acc.astype(np.float64)
     p = np.full(acc.shape, np.float64(np.float32(x)) * np.float64(np.float32(w)))
-    s = p + acc
-    P._fma_f32_into(acc, s, p, np.empty(acc.shape, dtype=np.int64))
+    s = p + acc64
+    P._fma_f32_into(acc, acc64, s, p, np.empty(acc.shape, dtype=np.int64),
+                    np.empty(acc.shape, dtype=bool))
+    assert np.array_equal(acc64, acc)
     return acc
 
 
