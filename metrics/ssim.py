@@ -180,8 +180,10 @@ def wang_ms_ssim(sources, y: np.ndarray, data_range: float = 255.0) -> np.ndarra
     are cast to float32. Every convolution is reproduced with PyTorch 2.13's own rounding
     (:func:`~metrics._primitives.torch_conv2d_f32`): with IVIF_ZOO's data range the contrast term
     of flat regions is a ratio of float32 cancellation noise, and the published values contain
-    that noise. The 2x2 pooling is exact in float32 for such data (sums of four values of at most
-    26 significant bits), so its summation order does not matter. Returns one value per source.
+    that noise. For 8-bit images times 255 the 2x2 pooling is exact in float32 (the four values
+    summed at level l are multiples of 4^-l below 2^16, so every partial sum fits in 24 bits) and
+    its summation order does not matter; for other data it may differ from torch in the last bit.
+    Returns one value per source.
     """
     x = np.stack([np.asarray(a, dtype=np.float32) for a in sources])
     y = np.asarray(y, dtype=np.float32)
@@ -206,9 +208,8 @@ def _ms_ssim_impl(t: Triplet) -> float:
         # Data-range quirk: to_tensor leaves float arrays unscaled, the code multiplies by 255 and
         # passes data_range=255 (on 0-255 data that is data_range = 1). Reproduced literally,
         # in float32, since the result depends on the float32 rounding of the 0-65025 tensors.
-        scale = np.float32(255.0)
-        return float(np.sum(wang_ms_ssim([a.astype(np.float32) * scale, b.astype(np.float32) * scale],
-                                         f.astype(np.float32) * scale, 255.0)))
+        a255, b255, f255 = (z.astype(np.float32) * np.float32(255.0) for z in (a, b, f))
+        return float(np.sum(wang_ms_ssim([a255, b255], f255, 255.0)))
     return mef_ms_ssim(a, b, f)
 
 
