@@ -123,7 +123,7 @@ def check_image(x, name: str) -> CheckedImage:
                 f"{name}: values outside [0, 255] (min {lo:g}, max {hi:g}){hint}")
     data = np.ascontiguousarray(a, dtype=np.float64)
     if kind == "f":
-        integer = bool(np.array_equal(data, np.floor(data)))
+        integer = integer_valued(data)
     else:
         integer = True
     return CheckedImage(name, data, integer)
@@ -154,6 +154,22 @@ def check_min_size(hw: tuple[int, int], minimum: int, what: str) -> None:
 # --------------------------------------------------------------------------------------------------
 # Rounding and 8-bit arithmetic
 # --------------------------------------------------------------------------------------------------
+def integer_valued(x: np.ndarray) -> bool:
+    """Whether every element of ``x`` is integer-valued (``array_equal(x, floor(x))``), tested in
+    blocks of elements that stay in cache and stopping at the first block that fails."""
+    flat = np.asarray(x).reshape(-1)
+    if flat.dtype.kind in "biu":
+        return True
+    block = 1 << 17
+    buf = np.empty(min(block, flat.size), dtype=flat.dtype)
+    for i0 in range(0, flat.size, block):  # blocks of elements, not pixels
+        b = flat[i0:i0 + block]
+        f = np.floor(b, out=buf[:b.size])
+        if not np.array_equal(f, b):
+            return False
+    return True
+
+
 def matlab_round(x: np.ndarray) -> np.ndarray:
     """MATLAB ``round``: half away from zero (numpy's ``round`` is half to even)."""
     a = np.abs(x)
@@ -163,8 +179,15 @@ def matlab_round(x: np.ndarray) -> np.ndarray:
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``uint8(x)`` on doubles: round half away from zero, saturate to [0, 255] (as float64)."""
-    return np.clip(matlab_round(x), 0.0, 255.0)
+    """MATLAB ``uint8(x)`` on doubles: round half away from zero, saturate to [0, 255] (as float64).
+
+    Saturating first gives the same result (0 and 255 are integers) and leaves only non-negative
+    values, for which rounding half away from zero is floor plus an exact tie test.
+    """
+    y = np.clip(x, 0.0, 255.0)
+    r = np.floor(y)
+    r += (y - r) >= 0.5
+    return r
 
 
 def levels(img: CheckedImage | np.ndarray, integer: bool | None = None, what: str = "") -> np.ndarray:
@@ -178,7 +201,7 @@ def levels(img: CheckedImage | np.ndarray, integer: bool | None = None, what: st
     else:
         data = img
         if integer is None:
-            integer = bool(np.array_equal(data, np.floor(data)))
+            integer = integer_valued(data)
     if not integer:
         warnings.warn(
             f"{what or 'histogram metric'}: non-integer float input rounded to 8-bit grey levels "
@@ -200,10 +223,16 @@ def rgb2gray_matlab(rgb: np.ndarray, *, as_uint8: bool = True) -> np.ndarray:
     BLAS ``dgemv``), which reproduces MATLAB/Octave to the last bit.
     """
     wr, wg, wb = MATLAB_GREY_WEIGHTS
-    g = rgb[:, :, 0] * wr
-    g += rgb[:, :, 1] * wg
-    g += rgb[:, :, 2] * wb
-    return to_uint8(g) if as_uint8 else g
+    out = np.empty(rgb.shape[:2])
+    rows = max(1, (1 << 15) // max(1, rgb.shape[1]))
+    for i0 in range(0, rgb.shape[0], rows):  # blocks of rows (cache-resident), not pixels
+        blk, g = rgb[i0:i0 + rows], out[i0:i0 + rows]
+        np.multiply(blk[:, :, 0], wr, out=g)
+        g += blk[:, :, 1] * wg
+        g += blk[:, :, 2] * wb
+        if as_uint8:
+            g[...] = to_uint8(g)
+    return out
 
 
 def rgb2gray_opencv_f32(rgb: np.ndarray) -> np.ndarray:
@@ -316,8 +345,10 @@ def filter2_octave_const(h: np.ndarray, c: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # Separable correlation (banded matrix products: BLAS speed, no per-pixel Python loop)
 # --------------------------------------------------------------------------------------------------
-_BLOCK = 16          # outputs per banded block (kernels longer than _SMALL_KERNEL taps)
-_SMALL_KERNEL = 11   # up to this length, blocks of _BLOCK // 2 outputs were measured faster
+# Outputs per banded block. A block of b outputs of an n-tap kernel costs (b - 1 + n) multiply-adds
+# per output; small blocks waste the fewest, and OpenBLAS's small-matrix kernels keep them fast
+# (measured on AMD EPYC, n = 9..17: b = 4 is 5-20 % faster per filtering than b = 8 or 16).
+_BLOCK = 4
 _BAND_CACHE: dict = {}
 
 
@@ -362,7 +393,7 @@ def correlate1d_valid(x: np.ndarray, g: np.ndarray, axis: int, step: int = 1) ->
     if length < n:
         raise ValueError(f"correlate1d_valid: length {length} < kernel {n}")
     nout = (length - n) // step + 1
-    block = min(_BLOCK if n > _SMALL_KERNEL else _BLOCK // 2, nout)
+    block = min(_BLOCK, nout)
     nb, rest = divmod(nout, block)
     parts = []
     for count, nblk, start in ((block, nb, 0), (rest, 1, nb * block * step)):
@@ -381,15 +412,44 @@ def correlate1d_valid(x: np.ndarray, g: np.ndarray, axis: int, step: int = 1) ->
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
 
+def _correlate_rows_t(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
+    """:func:`correlate1d_valid` along the rows (axis -2) of ``x`` (..., R, C), returned
+    **transposed** as a new C-contiguous (..., C, R') array.
+
+    The banded products are formed as (windows^T @ band), which BLAS writes straight into the
+    transposed layout: the same products as :func:`correlate1d_valid` (the same values) without
+    a transpose copy afterwards.
+    """
+    n = g.size
+    length, width = x.shape[-2:]
+    if length < n:
+        raise ValueError(f"correlate1d_valid: length {length} < kernel {n}")
+    nout = (length - n) // step + 1
+    block = min(_BLOCK, nout)
+    nb, rest = divmod(nout, block)
+    out = np.empty(x.shape[:-2] + (width, nout))
+    st = out.strides
+    for count, nblk, start in ((block, nb, 0), (rest, 1, nb * block)):
+        if count == 0 or nblk == 0:
+            continue
+        span = (count - 1) * step + n
+        win = _windows(x[..., start * step:, :], -2, nblk, span, count * step)  # (nblk, span, C)
+        # out[..., start + b*count + j] viewed as (..., nblk, C, count)
+        dst = as_strided(out[..., start:], shape=out.shape[:-2] + (nblk, width, count),
+                         strides=st[:-2] + (count * st[-1], st[-2], st[-1]))
+        np.matmul(np.swapaxes(win, -1, -2), _band(g, count, step), out=dst)
+    return out
+
+
 def correlate_valid(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray:
     """2-D 'valid' correlation with the separable window ``outer(g, g)`` (MATLAB ``filter2(w, x,
     'valid')``) over the last two axes, optionally keeping rows/columns 0, step, 2*step, ...
 
-    Both 1-D passes run along the second-to-last axis (the fast case of the banded products) with
-    a transpose copy in between; the result is returned as a (possibly non-contiguous) view.
+    The first 1-D pass writes its output transposed (:func:`_correlate_rows_t`) so that the second
+    also runs along the second-to-last axis (the fast case of the banded products); the result is
+    returned as a (non-contiguous) view.
     """
-    v = correlate1d_valid(x, g, -2, step)
-    h = correlate1d_valid(np.ascontiguousarray(np.swapaxes(v, -1, -2)), g, -2, step)
+    h = correlate1d_valid(_correlate_rows_t(x, g, step), g, -2, step)
     return np.swapaxes(h, -1, -2)
 
 
@@ -397,12 +457,11 @@ def correlate_valid_t(x: np.ndarray, g: np.ndarray) -> np.ndarray:
     """:func:`correlate_valid` of a stack ``x`` (..., R, C), returned **transposed** as
     (..., C', R').
 
-    Both passes run along the second-to-last axis, where the banded products are fastest; the
-    single transpose copy in between is cheaper than a pass along the contiguous axis. Callers
-    that only combine the results elementwise and sum them can work on the transposed layout.
+    Both passes run along the second-to-last axis, where the banded products are fastest, the
+    first writing its output transposed (no transpose copy). Callers that only combine the
+    results elementwise and sum them can work on the transposed layout.
     """
-    v = correlate1d_valid(x, g, -2)
-    return correlate1d_valid(np.ascontiguousarray(np.swapaxes(v, -1, -2)), g, -2)
+    return correlate1d_valid(_correlate_rows_t(x, g), g, -2)
 
 
 TILE_ROWS = 64
@@ -646,8 +705,12 @@ def mean2x2_symmetric_decimate(x: np.ndarray) -> np.ndarray:
     last row/column mirrored (repeated) beyond the bottom/right border.
     """
     m, n = x.shape
-    xp = np.pad(x, ((0, m % 2), (0, n % 2)), mode="edge")
-    return (xp[0::2, 0::2] + xp[1::2, 0::2] + xp[0::2, 1::2] + xp[1::2, 1::2]) * 0.25
+    xp = np.pad(x, ((0, m % 2), (0, n % 2)), mode="edge") if m % 2 or n % 2 else x
+    y = xp[0::2, 0::2] + xp[1::2, 0::2]
+    y += xp[0::2, 1::2]
+    y += xp[1::2, 1::2]
+    y *= 0.25
+    return y
 
 
 def avg_pool2_zero_pad(x: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import padded_tile, rgb2gray_matlab, sobel_valid, tiles
+from ._primitives import integer_valued, padded_tile, rgb2gray_matlab, sobel_valid, tiles
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["qabf"]
@@ -63,7 +63,7 @@ def qabf_core(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray, *, exact_order: bo
 
 
 def _integer_valued(*xs: np.ndarray) -> bool:
-    return all(np.array_equal(x, np.floor(x)) for x in xs)
+    return all(integer_valued(x) for x in xs)
 
 
 def _qabf_vifb_call(t: Triplet) -> float:

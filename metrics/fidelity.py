@@ -15,13 +15,13 @@ from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
 from ._evaluate import evaluate
 from ._primitives import (
     check_min_size,
-    correlate_valid,
     correlate_valid_t,
     correlate_valid_tiled,
     filter2_octave_at,
     filter2_octave_const,
     fspecial_gaussian_octave,
     gaussian_factor,
+    integer_valued,
     levels,
     tiles,
     torch_conv2d_f32,
@@ -41,14 +41,15 @@ VALID_MIN_SIZE = 41  # smallest side for which all four 'valid' scales are non-e
 
 def _clamped(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, s2_small: np.ndarray):
     """Clamps of spec 3.1 step 4 (LIVE ``vifp_mscale.m`` / Han's ``ComVidVindG``), fused into one
-    pass. ``s2`` must already be clamped at 0 and ``s2_small = s2 < 1e-10``; ``s1`` is modified.
+    pass. ``s2`` must already be clamped at 0 and ``s2_small = s2 < 1e-10``; the inputs are not
+    modified.
 
     Sequential rules, in order: sigma1^2 < 0 -> 0; g = sigma12 / (sigma1^2 + 1e-10),
     sv^2 = sigma2^2 - g sigma12; where sigma1^2 < 1e-10: g = 0, sv^2 = sigma2^2, sigma1^2 = 0;
     where sigma2^2 < 1e-10: g = 0, sv^2 = 0; where g < 0: sv^2 = sigma2^2, g = 0;
     sv^2 <= 1e-10 -> 1e-10. Returns (g, sigma1^2, sv^2).
     """
-    np.maximum(s1, 0.0, out=s1)
+    s1 = np.maximum(s1, 0.0)
     g = s12 / (s1 + 1e-10)
     sv = s12 * g
     np.subtract(s2, sv, out=sv)
@@ -98,7 +99,7 @@ def _vif_maps(mu, e2, ecross, keep_raw: bool = True):
         s1 = e2[k] - mu[k] * mu[k]
         s12 = ecross[k] - mu[k] * mu_d
         if keep_raw:
-            raw.append((s1.copy(), s12))
+            raw.append((s1, s12))
         maps.append(_clamped(s1, s2, s12, s2_small))
     return maps, raw, s2_raw
 
@@ -173,13 +174,10 @@ def _bounds(n: int, e2):
     return tol * e2, np.array([tol * np.sqrt(e2[k] * e2[nref]) for k in range(nref)])
 
 
-def _risky(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
-    """Pixels of a tile where a clamp or selection decision of the reference code could go either
-    way within rounding error (see :func:`_uncertain`).
-
-    A cheap test with tile-wide bounds selects candidates; the per-pixel bounds are evaluated on
-    the candidates only.
-    """
+def _candidates(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
+    """Pixels of a tile where a clamp or selection decision of the reference code might go either
+    way within rounding error: a cheap test with tile-wide bounds, which selects a superset of
+    the pixels :func:`_risky` flags."""
     nref = len(ecross)
     tol = _RISK_FACTOR * n * n
     emax = [tol * float(e.max()) for e in e2]
@@ -197,23 +195,23 @@ def _risky(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
             cand |= np.abs(s12) < 1e6 * np.sqrt(emax[k] * emax[nref])
         gi, gj = maps[viff_order[0]][0], maps[viff_order[1]][0]
         cand |= np.abs(gi - gj) <= 1e-5 * (np.abs(gi) + np.abs(gj))
-    if not cand.any():
-        return cand
-    e2c = e2[:, cand]
-    s1c = [raw[k][0][cand] for k in range(nref)]
-    s12c = [raw[k][1][cand] for k in range(nref)]
-    # (mu, e2, ecross) with mu = 0 and the variances / covariances in place of the moments
-    stats = (np.zeros((nref + 1,) + e2c.shape[1:]),
-             np.stack(s1c + [s2_raw[cand]]), np.stack(s12c))
-    cand[cand] = _uncertain(stats, _bounds(n, e2c), viff_order)
     return cand
+
+
+def _risky(n: int, e2, raw, s2_raw, viff_order) -> np.ndarray:
+    """Of candidate pixels (1-D arrays: ``e2`` stacked, ``raw`` and ``s2_raw`` as returned by
+    :func:`_vif_maps`), those where a decision could go either way within rounding error, by
+    the per-pixel bounds of :func:`_uncertain`. Evaluated once per scale on all candidates."""
+    # (mu, e2, ecross) with mu = 0 and the variances / covariances in place of the moments
+    stats = (np.zeros_like(e2), np.stack([s1 for s1, _ in raw] + [s2_raw]),
+             np.stack([s12 for _, s12 in raw]))
+    return _uncertain(stats, _bounds(n, e2), viff_order)
 
 
 def _dilate_top_left(seed: np.ndarray, n: int) -> np.ndarray:
     """``out[r, c] = any(seed[r-a, c-b] for 0 <= a, b < n)``: cells covered by n x n windows whose
-    top-left corners are the true cells of ``seed``."""
-    count = correlate_valid(np.pad(seed.astype(np.float64), ((n - 1, 0), (n - 1, 0))), np.ones(n))
-    return count > 0.5
+    top-left corners are the true cells of ``seed`` (a boolean maximum over windows)."""
+    return _window_extreme(np.pad(seed, ((n - 1, 0), (n - 1, 0))), n, 1, np.maximum)
 
 
 def _running_extreme(x: np.ndarray, n: int, axis: int, fn) -> np.ndarray:
@@ -259,7 +257,7 @@ def _octave_stats(imgs1: np.ndarray, risky: dict, fast: dict, viff_orders: dict)
     # min / max of the full-resolution support of every scale-s input (a constant support has
     # min == max), and the exact value of a constant support c at scale s
     base = imgs1
-    if np.array_equal(imgs1, np.floor(imgs1)):  # 8-bit levels: compare in uint8 (4x less memory)
+    if integer_valued(imgs1):  # 8-bit levels: compare in uint8 (4x less memory)
         base = imgs1.astype(np.uint8)
     lo, hi = {1: base}, {1: base}
     for s in range(2, top + 1):
@@ -282,11 +280,15 @@ def _octave_stats(imgs1: np.ndarray, risky: dict, fast: dict, viff_orders: dict)
             wl = _window_extreme(lo[s], n, 1, np.minimum)[:, r, c]
             wh = _window_extreme(hi[s], n, 1, np.maximum)[:, r, c]
         flat = wl == wh                                       # per image: constant window
-        const = chain(s, wl.astype(np.float64))               # its exact value at scale s
-        np.copyto(mu, filter2_octave_const(win[s], const), where=flat)
-        np.copyto(e2, filter2_octave_const(win[s], const * const), where=flat)
+        # its exact value at scale s and statistics, from tables over the few distinct constants
+        vals, inv = np.unique(wl[flat], return_inverse=True)
+        cv = chain(s, vals.astype(np.float64))
+        mu[flat] = filter2_octave_const(win[s], cv)[inv]
+        e2[flat] = filter2_octave_const(win[s], cv * cv)[inv]
+        const = np.zeros(wl.shape)
+        const[flat] = cv[inv]
         both = flat[:nref] & flat[nref]
-        np.copyto(ec, filter2_octave_const(win[s], const[:nref] * const[nref]), where=both)
+        ec[both] = filter2_octave_const(win[s], (const[:nref] * const[nref])[both])
         e_var, e_cross = _bounds(n, e2)
         e_var[flat] = 0.0
         e_cross[both] = 0.0
@@ -352,7 +354,9 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
     compare quantities that are pure rounding noise, so their outcome depends on the summation
     order of ``filter2``. Pixels where that can happen (decision margin below a rounding-error
     bound) are recomputed in Octave's summation order, in which the reference values were
-    produced; elsewhere the result does not depend on the order (differences ~1e-12).
+    produced; elsewhere the result does not depend on the order (differences ~1e-12). A cheap
+    tile-wide test sets candidate pixels aside; the per-pixel bounds are evaluated once per scale
+    on all candidates, and the candidates found safe are summed with our own values.
     """
     nref = len(refs)
     if octave_exact is None:
@@ -375,21 +379,20 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
         vid_sel = vind_sel = 0.0
         found = []
         for i0, i1, j0, j1 in tiles(rows, cols, n - 1):
-            x = stats_in[:, i0:i1 + n - 1, j0:j1 + n - 1]
+            x = stats_in[:, i0:i1 + n - 1, j0:j1 + n - 1]  # refs, dist (filtered in place)
             d = x[nref]
-            # filter inputs: refs, dist, refs^2, dist^2, refs*dist
-            src = np.empty((3 * nref + 2,) + d.shape)
-            src[:nref + 1] = x
-            np.multiply(x, x, out=src[nref + 1:2 * nref + 2])
-            np.multiply(x[:nref], d, out=src[2 * nref + 2:])
+            prod = np.empty((2 * nref + 1,) + d.shape)  # refs^2, dist^2, refs*dist
+            np.multiply(x, x, out=prod[:nref + 1])
+            np.multiply(x[:nref], d, out=prod[nref + 1:])
             if sat:
-                np.minimum(src[nref + 1:], 255.0, out=src[nref + 1:])
-            m = correlate_valid_t(src, w)  # transposed (C', R') maps
-            mu, e2, ec = m[:nref + 1], m[nref + 1:2 * nref + 2], m[2 * nref + 2:]
+                np.minimum(prod, 255.0, out=prod)
+            mu = correlate_valid_t(x, w)  # transposed (C', R') maps
+            m2 = correlate_valid_t(prod, w)
+            e2, ec = m2[:nref + 1], m2[nref + 1:]
             maps, raw, s2_raw = _vif_maps(mu, e2, ec, keep_raw=octave_exact)
             skip = None
-            if octave_exact:
-                skip = _risky(n, e2, ec, maps, raw, s2_raw, want_viff)
+            if octave_exact:  # candidates are summed below, once their decisions are tested
+                skip = _candidates(n, e2, ec, maps, raw, s2_raw, want_viff)
                 if skip.any():
                     jj, ii = np.nonzero(skip)
                     found.append((ii + i0, jj + j0, mu[:, jj, ii], e2[:, jj, ii], ec[:, jj, ii]))
@@ -402,8 +405,19 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
             vid_sel += res[2]
             vind_sel += res[3]
         if found:
-            flagged[s] = tuple(np.concatenate([f[q] for f in found]) for q in range(2))
-            fast[s] = tuple(np.concatenate([f[q] for f in found], axis=1) for q in range(2, 5))
+            r, c, mu, e2, ec = (np.concatenate([f[q] for f in found], axis=-1) for q in range(5))
+            maps, raw, s2_raw = _vif_maps(mu, e2, ec)
+            risky = _risky(n, e2, raw, s2_raw, want_viff)
+            # candidates whose decisions are certain keep our values; the others are flagged
+            res = _vif_sums(maps, want_viff, risky if risky.any() else None)
+            for k in range(nref):
+                vif_num[k] += res[0][k]
+                vif_den[k] += res[1][k]
+            vid_sel += res[2]
+            vind_sel += res[3]
+            if risky.any():
+                flagged[s] = (r[risky], c[risky])
+                fast[s] = (mu[:, risky], e2[:, risky], ec[:, risky])
         viff_parts[s] = [vid_sel, vind_sel, rows * cols, want_viff]
     vif_num_fast, vif_den_fast = list(vif_num), list(vif_den)
     if flagged:

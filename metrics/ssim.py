@@ -55,8 +55,7 @@ def _mef_q_sum(box: np.ndarray, gm: np.ndarray) -> float:
     R = np.sqrt(np.maximum(naa + nbb + 2.0 * nab, 0.0))
     R += EPS
     R /= na + nb + EPS
-    np.copyto(R, 1.0 - EPS, where=R > 1.0)
-    np.copyto(R, EPS, where=R < 0.0)
+    np.copyto(R, 1.0 - EPS, where=R > 1.0)  # (the reference's R < 0 -> eps cannot occur: R > 0)
     p = np.tan(R * (np.pi / 2.0), out=R)
     np.minimum(p, 10.0, out=p)
     # Weights (step 4) and b_k = w_k / c_k. The normalisation of the weights cancels in the
