@@ -452,15 +452,15 @@ def vifp_torch_f32(refs: list[np.ndarray], dist: np.ndarray) -> dict:
     before the ``[::2, ::2]`` decimation, is ``F.conv2d`` with zero padding N // 2 ('same'). Each
     convolution is reproduced with PyTorch's own rounding
     (:func:`~metrics._primitives.torch_conv2d_f32`) and the clamps run in float32 in the
-    reference's order: in flat regions the local variances are float32 cancellation noise, and
-    which of them fall below 1e-10 or give a negative gain decides the published value (a float64
-    computation of the same formulas is off by up to 2e-4). The per-pixel information terms are
-    summed in float64 (torch sums them in float32: about 1e-6 relative).
+    reference's order (:func:`_vif_maps`, :func:`_vif_sums` on float32 arrays): in flat regions the
+    local variances are float32 cancellation noise, and which of them fall below 1e-10 or give a
+    negative gain decides the published value (a float64 computation of the same formulas is off
+    by up to 2e-4). The information terms are summed in float32 as torch sums them, though not in
+    the same order (about 1e-6 relative).
 
     Returns ``{"vif_num": [...], "vif_den": [...]}``, one entry per reference.
     """
     f32 = np.float32
-    tiny = f32(1e-10)
     nref = len(refs)
     imgs = np.stack([*(np.asarray(r, dtype=f32) for r in refs), np.asarray(dist, dtype=f32)])
     num, den = [0.0] * nref, [0.0] * nref
@@ -476,30 +476,11 @@ def vifp_torch_f32(refs: list[np.ndarray], dist: np.ndarray) -> dict:
         src = np.concatenate([imgs, imgs * imgs, imgs[:nref] * d])
         m = torch_conv2d_f32(src, w, n // 2, numel=numel)
         mu, e2, e12 = m[:nref + 1], m[nref + 1:2 * nref + 2], m[2 * nref + 2:]
-        mu_d = mu[nref]
-        s2 = e2[nref] - mu_d * mu_d
-        s2[s2 < 0] = 0
-        s2_small = s2 < tiny
+        # the reference's clamps and information sums, in float32 (NumPy keeps the dtype)
+        nums, dens = _vif_sums(_vif_maps(mu, e2, e12, keep_raw=False)[0], None)[:2]
         for k in range(nref):
-            s1 = e2[k] - mu[k] * mu[k]
-            s12 = e12[k] - mu[k] * mu_d
-            s1[s1 < 0] = 0
-            g = s12 / (s1 + tiny)
-            sv = s2 - g * s12
-            small = s1 < tiny
-            g[small] = 0
-            sv[small] = s2[small]
-            s1[small] = 0
-            g[s2_small] = 0
-            sv[s2_small] = 0
-            neg = g < 0
-            sv[neg] = s2[neg]
-            g[neg] = 0
-            sv[sv <= tiny] = tiny
-            vid = np.log10(f32(1) + g * g * s1 / (sv + f32(2)))
-            vind = np.log10(f32(1) + s1 / f32(2))
-            num[k] += float(vid.sum(dtype=np.float64))
-            den[k] += float(vind.sum(dtype=np.float64))
+            num[k] += nums[k]
+            den[k] += dens[k]
     return {"vif_num": num, "vif_den": den}
 
 
