@@ -578,7 +578,7 @@ def vif(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
           replaced by 1.0 as there, with a :class:`~metrics.NaNTermReplacedWarning`.
         * ``ivifzoo``: ``Metric_torch.py``: zero-padded 'same' filtering everywhere and an
           asymmetric window grid (+0.013 to +0.024), in PyTorch 2.13's float32 CPU rounding
-          (:func:`vifp_torch_f32`; about 1.5 s per 640x480 triplet).
+          (:func:`vifp_torch_f32`; about 1.7 s per 640x480 triplet on one core).
         * ``vifb``: VIFB has no VIF (MEFB's "VIF" is Han's VIFF): the tang2023 formula inside
           VIFB's channel loop.
 
