@@ -380,6 +380,19 @@ def _windows(x: np.ndarray, axis: int, nb: int, span: int, hop: int) -> np.ndarr
     return as_strided(x, shape=shape, strides=strides, writeable=False)
 
 
+def _block_plan(length: int, n: int, step: int) -> list[tuple[int, int, int]]:
+    """Blocks of a 'valid' correlation of ``length`` samples with an ``n``-tap kernel, keeping
+    every ``step``-th output: (outputs per block, number of such blocks, first output) for the full
+    blocks of ``_BLOCK`` outputs and the remainder."""
+    if length < n:
+        raise ValueError(f"correlate1d_valid: length {length} < kernel {n}")
+    nout = (length - n) // step + 1
+    block = min(_BLOCK, nout)
+    nb, rest = divmod(nout, block)
+    return [(count, nblk, start) for count, nblk, start in ((block, nb, 0), (rest, 1, nb * block))
+            if count and nblk]
+
+
 def correlate1d_valid(x: np.ndarray, g: np.ndarray, axis: int, step: int = 1) -> np.ndarray:
     """'valid' 1-D correlation along ``axis`` (-1: columns, -2: rows; leading axes are a batch),
     keeping every ``step``-th output: ``out[i] = sum_k g[k] * x[i*step + k]``.
@@ -389,18 +402,10 @@ def correlate1d_valid(x: np.ndarray, g: np.ndarray, axis: int, step: int = 1) ->
     """
     axis = axis - x.ndim if axis >= 0 else axis
     n = g.size
-    length = x.shape[axis]
-    if length < n:
-        raise ValueError(f"correlate1d_valid: length {length} < kernel {n}")
-    nout = (length - n) // step + 1
-    block = min(_BLOCK, nout)
-    nb, rest = divmod(nout, block)
     parts = []
-    for count, nblk, start in ((block, nb, 0), (rest, 1, nb * block * step)):
-        if count == 0 or nblk == 0:
-            continue
+    for count, nblk, start in _block_plan(x.shape[axis], n, step):
         span = (count - 1) * step + n
-        sub = x[..., start:] if axis == -1 else x[..., start:, :]
+        sub = x[..., start * step:] if axis == -1 else x[..., start * step:, :]
         win = _windows(sub, axis, nblk, span, count * step)
         t = _band(g, count, step)
         if axis == -1:
@@ -422,16 +427,11 @@ def _correlate_rows_t(x: np.ndarray, g: np.ndarray, step: int = 1) -> np.ndarray
     """
     n = g.size
     length, width = x.shape[-2:]
-    if length < n:
-        raise ValueError(f"correlate1d_valid: length {length} < kernel {n}")
-    nout = (length - n) // step + 1
-    block = min(_BLOCK, nout)
-    nb, rest = divmod(nout, block)
+    plan = _block_plan(length, n, step)
+    nout = sum(count * nblk for count, nblk, _ in plan)
     out = np.empty(x.shape[:-2] + (width, nout))
     st = out.strides
-    for count, nblk, start in ((block, nb, 0), (rest, 1, nb * block)):
-        if count == 0 or nblk == 0:
-            continue
+    for count, nblk, start in plan:
         span = (count - 1) * step + n
         win = _windows(x[..., start * step:, :], -2, nblk, span, count * step)  # (nblk, span, C)
         # out[..., start + b*count + j] viewed as (..., nblk, C, count)
