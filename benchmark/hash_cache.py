@@ -80,6 +80,7 @@ class FileHashCache:
         self._hasher = hasher
         self._racy_ns = int(racy_window_s * 1e9)
         self._entries: dict[str, tuple[int, int, int, str]] = {}
+        self._parents: dict[str, Path] = {}
         self._dirty = False
         self.hits = 0
         self.misses = 0
@@ -92,7 +93,7 @@ class FileHashCache:
 
         Raises ``FileNotFoundError`` / ``OSError`` naming the file when it cannot be read.
         """
-        resolved = Path(path).resolve()
+        resolved = self._resolve(Path(path))
         st = resolved.stat()
         key = str(resolved)
         stat_key = _stat_key(st)
@@ -113,6 +114,15 @@ class FileHashCache:
         return digest
 
     __call__ = sha256
+
+    def _resolve(self, path: Path) -> Path:
+        # Resolving symlinks costs a system call per path component; a dataset folder's thousands of
+        # files share a few parent folders, so each parent is resolved once per cache object.
+        parent = str(path.absolute().parent)
+        real = self._parents.get(parent)
+        if real is None:
+            real = self._parents[parent] = Path(parent).resolve()
+        return real / path.name
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -182,3 +182,17 @@ def test_two_processes_share_one_cache_file_without_tearing_it(tmp_path):
     names = {Path(k).name for k in json.loads(store.read_text())["files"]}
     assert {"a14.bin", "b14.bin"} & names   # the last writer's entries are there (and maybe more)
     assert names <= {f"{t}{i}.bin" for t in "ab" for i in range(15)}
+
+
+def test_a_file_reached_through_a_symlinked_folder_is_one_entry(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    f = write(real / "a.png", b"data")
+    link = tmp_path / "link"
+    try:
+        link.symlink_to(real, target_is_directory=True)
+    except (OSError, NotImplementedError) as exc:
+        pytest.skip(f"cannot create a symlink here: {exc}")
+    cache = FileHashCache(hasher=CountingHasher())
+    assert cache(link / "a.png") == cache(f) == cache(tmp_path / "link" / ".." / "real" / "a.png")
+    assert (cache.misses, cache.hits, len(cache)) == (1, 2, 1)
