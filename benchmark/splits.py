@@ -311,16 +311,22 @@ class SplitIdentity:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SplitIdentity":
-        if data.get("status") not in IDENTITY_STATUSES:
-            raise ValueError(f"split identity record: expected a status in {IDENTITY_STATUSES}, "
-                             f"got {data.get('status')!r}")
-        return cls(data["split"], data["status"], int(data["pairs"]), data["official"],
-                   renamed=tuple((a, b) for a, b in data["renamed"]),
-                   changed=tuple((a, b) for a, b in data["changed"]),
-                   extra=tuple(data["extra"]), missing=tuple(data["missing"]), files_differ=int(data["files_differ"]),
-                   duplicate_pairs=tuple(tuple(g) for g in data["duplicate_pairs"]),
-                   duplicate_files=tuple(DuplicateFile(d["sha256"], tuple((n, r) for n, r in d["where"]),
-                                                       bool(d["official"])) for d in data["duplicate_files"]))
+        """Inverse of :meth:`to_dict`; ``ValueError`` naming what is wrong for anything else."""
+        if not isinstance(data, dict) or data.get("status") not in IDENTITY_STATUSES:
+            got = data.get("status") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"split identity record: expected a status in {IDENTITY_STATUSES}, got {got!r}")
+        try:
+            return cls(data["split"], data["status"], int(data["pairs"]), data["official"],
+                       renamed=tuple((a, b) for a, b in data["renamed"]),
+                       changed=tuple((a, b) for a, b in data["changed"]),
+                       extra=tuple(data["extra"]), missing=tuple(data["missing"]),
+                       files_differ=int(data["files_differ"]),
+                       duplicate_pairs=tuple(tuple(g) for g in data["duplicate_pairs"]),
+                       duplicate_files=tuple(DuplicateFile(d["sha256"], tuple((n, r) for n, r in d["where"]),
+                                                           bool(d["official"])) for d in data["duplicate_files"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"split identity record: expected the fields of SplitIdentity.to_dict(), "
+                             f"got a malformed record ({type(exc).__name__}: {exc})") from None
 
 
 def _count(n: int, noun: str) -> str:

@@ -183,6 +183,8 @@ def test_identity_round_trips_through_json(official, tmp_path):
     assert back == ident and back.text == ident.text
     with pytest.raises(ValueError, match="expected a status in"):
         SplitIdentity.from_dict(dict(ident.to_dict(), status="complete"))
+    with pytest.raises(ValueError, match="malformed record .KeyError: 'missing'"):
+        SplitIdentity.from_dict({k: v for k, v in ident.to_dict().items() if k != "missing"})
     assert set(IDENTITY_STATUSES) == {"verified", "subset", "differs", "not-verified"}
 
 
@@ -223,6 +225,15 @@ def test_every_shipped_manifest_parses_with_its_documented_count():
         m = load_manifest(split)
         assert m is not None and m.split == split and len(m) == count, split
         assert " @ " in m.source and m.roles.startswith("pair, "), split
+
+
+def test_every_manifest_belongs_to_a_registered_dataset_with_the_same_count():
+    from benchmark.datasets import DATASETS
+
+    specs = {spec.split: spec for _, spec in DATASETS.items()}
+    for split in manifest_names():
+        assert split in specs, f"manifest {split} names no registered dataset split"
+        assert specs[split].official_count == len(load_manifest(split)), split
 
 
 def test_manifests_are_declared_package_data():
