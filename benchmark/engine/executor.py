@@ -66,6 +66,7 @@ class ItemResult:
     worker: where it ran (``host:pid`` of the process; for dask also the worker address).
     elapsed_s: wall time of the function call inside the worker (seconds; None if it never ran).
     cpu_s: CPU time of the calling thread during the call (seconds; ``time.thread_time``).
+    started_at: when the call started (``time.time()`` of the worker's host; for timelines).
     """
 
     key: Hashable
@@ -74,6 +75,7 @@ class ItemResult:
     worker: str | None = None
     elapsed_s: float | None = None
     cpu_s: float | None = None
+    started_at: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -97,8 +99,8 @@ def _limit_torch_threads(threads: int) -> None:
 
 
 def call_item(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any],
-              torch_threads: int | None) -> tuple[Any, str | None, str, float, float]:
-    """Worker side: run ``fn`` and return ``(value, error, worker, elapsed_s, cpu_s)``; an exception
+              torch_threads: int | None) -> tuple[Any, str | None, str, float, float, float]:
+    """Worker side: run ``fn``; return ``(value, error, worker, elapsed_s, cpu_s, started_at)``; an exception
     of the function is returned as ``error`` (so a scheduler does not retry a deterministic failure).
 
     ``torch_threads``: when not None, torch's intra-op threads are set to it before and after the call
@@ -107,7 +109,7 @@ def call_item(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any],
     if torch_threads is not None:
         _limit_torch_threads(torch_threads)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    t0, c0 = time.perf_counter(), time.thread_time()
+    started, t0, c0 = time.time(), time.perf_counter(), time.thread_time()
     try:
         value, error = fn(*args, **kwargs), None
     except Exception as exc:  # the item's failure, reported with its message; the run goes on
@@ -115,12 +117,12 @@ def call_item(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any],
     elapsed, cpu = time.perf_counter() - t0, time.thread_time() - c0
     if torch_threads is not None:
         _limit_torch_threads(torch_threads)   # a task that imported torch during the call
-    return value, error, worker, elapsed, cpu
+    return value, error, worker, elapsed, cpu, started
 
 
-def result_from_call(key: Hashable, packed: tuple, *, worker_prefix: str = "") -> ItemResult:
-    value, error, worker, elapsed, cpu = packed
-    return ItemResult(key, value, error, f"{worker_prefix}{worker}", elapsed, cpu)
+def result_from_call(key: Hashable, packed: tuple) -> ItemResult:
+    """The :class:`ItemResult` of item ``key`` from what :func:`call_item` returned."""
+    return ItemResult(key, *packed)
 
 
 class Executor(abc.ABC):

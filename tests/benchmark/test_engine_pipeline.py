@@ -14,7 +14,7 @@ from benchmark.datasets import Pair
 from benchmark.engine import LocalExecutor, SerialExecutor
 from benchmark.engine.batching import FusedPair, fuse_batch, fuse_stream
 from benchmark.engine.loader import background, group_batches, prefetch_map
-from benchmark.engine.writer import BackgroundWriter
+from benchmark.engine.writer import BackgroundWriter, after
 from benchmark.evaluation import evaluate_pair
 from benchmark.io import atomic_write_json, read_image, write_png
 from benchmark.runner import _fuse_pair
@@ -214,20 +214,55 @@ def test_background_writer_keeps_order_bounds_its_queue_and_reports_errors(tmp_p
         peak = max(peak, w._q.qsize())
         time.sleep(0.01)
         order.append(i)
+        return i
 
-    for i in range(8):
-        w.submit(slow_write, i)
+    jobs = [w.submit(slow_write, i) for i in range(8)]
     w.close()
     assert order == list(range(8)) and peak <= 2 and w.written == 8
+    assert [j.result() for j in jobs] == list(range(8))
 
     (tmp_path / "file.json").write_text("x")
     w = BackgroundWriter(max_queued=4)
-    w.submit(atomic_write_json, tmp_path / "ok.json", {"a": 1})
-    w.submit(atomic_write_json, tmp_path / "file.json" / "below-a-file.json", {"a": 2})   # fails: parent is a file
-    w.submit(atomic_write_json, tmp_path / "never.json", {"a": 3})
+    ok = w.submit(atomic_write_json, tmp_path / "ok.json", {"a": 1})
+    bad = w.submit(atomic_write_json, tmp_path / "file.json" / "below-a-file.json", {"a": 2})  # parent is a file
+    with pytest.raises(OSError):
+        bad.result(timeout=10)
+    with pytest.raises(OSError):                                     # the first error stops the writer
+        w.submit(atomic_write_json, tmp_path / "never.json", {"a": 3})
     with pytest.raises(OSError):
         w.close()
-    assert (tmp_path / "ok.json").exists() and not (tmp_path / "never.json").exists()
+    assert ok.result() is None and (tmp_path / "ok.json").exists() and not (tmp_path / "never.json").exists()
+
+
+def test_jobs_queued_after_a_failure_are_cancelled_not_run(tmp_path):
+    w = BackgroundWriter(max_queued=8)
+    gate = threading.Event()
+    first = w.submit(lambda: (gate.wait(5), 1 / 0))
+    later = w.submit(atomic_write_json, tmp_path / "later.json", {})
+    gate.set()
+    with pytest.raises(ZeroDivisionError):
+        w.close()
+    assert first.exception() is not None and later.cancelled() and not (tmp_path / "later.json").exists()
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_record_queued_after_its_png_is_written_after_it(tmp_path, threads):
+    w = BackgroundWriter(max_queued=16, threads=threads)
+    written = []
+    lock = threading.Lock()
+
+    def write(kind, i, delay):
+        time.sleep(delay)
+        with lock:
+            written.append((kind, i))
+
+    pngs = {i: w.submit(write, "png", i, 0.03 if i % 2 else 0.0) for i in range(6)}
+    for i in reversed(range(6)):
+        w.submit(after, pngs[i], write, "record", i, 0.0)
+    w.close()
+    assert sorted(written) == sorted([("png", i) for i in range(6)] + [("record", i) for i in range(6)])
+    for i in range(6):
+        assert written.index(("png", i)) < written.index(("record", i))
 
 
 # ------------------------------------------------------------------------------------ the chain
