@@ -207,6 +207,7 @@ def run(args) -> dict:
         writer.close()
         wall = time.perf_counter() - t0
         epoch1 = epoch0 + wall
+        max_in_flight = executor.max_in_flight
         executor.close()
         if cluster is not None:
             cluster.close()
@@ -218,7 +219,7 @@ def run(args) -> dict:
     return {
         "cpu": _cpu_name(), "cores": os.cpu_count(), "load_average": [load_before, os.getloadavg()[0]], "pairs": args.pairs,
         "origin": origin, "workers": args.workers, "executor": args.executor,
-        "max_in_flight": executor.max_in_flight, "metrics": len(keys), "convention": args.convention,
+        "max_in_flight": max_in_flight, "metrics": len(keys), "convention": args.convention,
         "wall_s": wall, "startup_s": t_startup,
         "metric_time_in_worker_s": {"mean": t_worker, "min": min(elapsed), "max": max(elapsed)},
         "metric_cpu_in_worker_s": statistics.fmean(cpu), "metric_time_uncontended_s": t_uncontended,

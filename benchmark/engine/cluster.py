@@ -79,9 +79,10 @@ class DaskExecutor(Executor):
 
     @property
     def workers(self) -> int:
-        """Worker threads the scheduler knows now (refreshed at most every 2 s; 0 before any joined)."""
+        """Worker threads the scheduler knows now (refreshed at most every 2 s; 0 before any joined;
+        after :meth:`close`, the last value seen)."""
         now = time.monotonic()
-        if now - self._workers_at > self._WORKERS_REFRESH_S:
+        if not self._closed and now - self._workers_at > self._WORKERS_REFRESH_S:
             self._workers = int(sum(self._client.nthreads().values()))
             self._workers_at = now
         return self._workers
