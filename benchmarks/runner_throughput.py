@@ -48,18 +48,6 @@ sys.path.insert(0, str(REPO_ROOT))
 LLVIP_SIZE = (1024, 1280)   # H, W
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
-
-
 def make_pairs(folder: Path, n: int, llvip: Path | None) -> tuple[list, str]:
     """Write ``n`` LLVIP-size pairs below ``folder`` (infrared/, visible/); return the Pairs and their origin."""
     from PIL import Image
@@ -94,7 +82,8 @@ def make_pairs(folder: Path, n: int, llvip: Path | None) -> tuple[list, str]:
         pairs.append(Pair("throughput", name, folder / "infrared" / f"{name}.jpg", folder / "visible" / f"{name}.jpg"))
     first = pairs[0].raw()[0]
     if first.shape[:2] != LLVIP_SIZE:
-        raise SystemExit(f"error: expected {LLVIP_SIZE[1]}×{LLVIP_SIZE[0]} pairs, got {first.shape[1]}×{first.shape[0]}")
+        raise SystemExit(f"error: expected {LLVIP_SIZE[1]}×{LLVIP_SIZE[0]} pairs, "
+                         f"got {first.shape[1]}×{first.shape[0]}")
     return pairs, origin
 
 
@@ -145,6 +134,7 @@ def run(args) -> dict:
     import metrics
     import models
     from benchmark.engine.batching import fuse_stream
+    from benchmark.profiling import cpu_model
     from benchmark.engine.loader import background, prefetch_map
     from benchmark.engine.writer import BackgroundWriter, after
     from benchmark.evaluation import evaluate_pair
@@ -217,7 +207,8 @@ def run(args) -> dict:
     t_worker = statistics.fmean(elapsed)
     ideal = args.pairs * t_worker / args.workers
     return {
-        "cpu": _cpu_name(), "cores": os.cpu_count(), "load_average": [load_before, os.getloadavg()[0]], "pairs": args.pairs,
+        "cpu": cpu_model(), "cores": os.cpu_count(), "load_average": [load_before, os.getloadavg()[0]],
+        "pairs": args.pairs,
         "origin": origin, "workers": args.workers, "executor": args.executor,
         "max_in_flight": max_in_flight, "metrics": len(keys), "convention": args.convention,
         "wall_s": wall, "startup_s": t_startup,

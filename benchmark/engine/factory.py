@@ -56,8 +56,9 @@ class SlurmConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"slurm.{name}: expected an integer >= 1, got {v!r}")
-        if self.processes is not None and (not isinstance(self.processes, int) or not 1 <= self.processes <= self.cores):
-            raise ValueError(f"slurm.processes: expected an integer from 1 to cores={self.cores}, got {self.processes!r}")
+        p = self.processes
+        if p is not None and (not isinstance(p, int) or isinstance(p, bool) or not 1 <= p <= self.cores):
+            raise ValueError(f"slurm.processes: expected an integer from 1 to cores={self.cores}, got {p!r}")
         if not isinstance(self.memory, str) or not re.fullmatch(r"\s*\d+(\.\d+)?\s*[KMGTP]i?B\s*", self.memory, re.I):
             raise ValueError(f"slurm.memory: expected a size such as '16GiB' or '32GB', got {self.memory!r}")
         if not isinstance(self.walltime, str) or not re.fullmatch(r"(\d+-)?\d{1,3}:\d{2}(:\d{2})?", self.walltime):

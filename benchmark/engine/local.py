@@ -79,6 +79,7 @@ class LocalExecutor(Executor):
         self._futures: dict[Future, _Task] = {}
         self._suspects: deque[_Task] = deque()   # in flight when a worker died: re-run one at a time
         self._held: deque[_Task] = deque()       # submitted while suspects are being re-run
+        self._isolating = False                  # a suspect runs alone in the pool
         self.isolated_reruns = 0
         self.culprits = 0
         self._pool = self._new_pool()
@@ -107,9 +108,14 @@ class LocalExecutor(Executor):
 
     def _pump(self) -> None:
         """Start what may start: a suspect alone on an idle pool, or, with no suspects, the held items."""
+        if self._isolating and not self._futures:
+            self._isolating = False   # the suspect running alone has finished
+        if self._isolating:
+            return
         if self._suspects:
             if not self._futures:
                 self.isolated_reruns += 1
+                self._isolating = True
                 self._launch(self._suspects.popleft())
             return
         while self._held:

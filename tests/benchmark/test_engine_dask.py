@@ -116,6 +116,14 @@ def test_dask_item_that_keeps_killing_workers_is_that_items_failure():
         cluster.close()
 
 
+def test_an_unreachable_scheduler_is_one_clear_error():
+    from benchmark.engine import ExecutorError
+    from benchmark.engine.cluster import DaskExecutor
+
+    with pytest.raises(ExecutorError, match=r"cannot connect to the scheduler at tcp://127\.0\.0\.1:9"):
+        DaskExecutor(scheduler="tcp://127.0.0.1:9", connect_timeout=1)
+
+
 def test_slurm_job_script_has_the_configured_resources():
     pytest.importorskip("dask_jobqueue", reason="the slurm executor needs dask-jobqueue (pip install -e '.[dask]')")
     from benchmark.engine.cluster import build_slurm_cluster
