@@ -134,6 +134,10 @@ class Fuser(abc.ABC):
     def device(self) -> str:
         return "cpu"
 
+    def synchronize(self) -> None:
+        """Wait until the work queued on the fuser's device has finished (call before reading a
+        clock); nothing to wait for on the CPU."""
+
     # ---------------------------------------------------------------- provided
     def config(self) -> dict[str, Any]:
         """Everything that identifies this fuser's outputs (used in result cache keys)."""
@@ -264,6 +268,16 @@ class TorchFuser(Fuser):
 
     def num_parameters(self) -> int:
         return int(sum(p.numel() for p in self.module.parameters()))
+
+    def synchronize(self) -> None:
+        """``torch.cuda.synchronize`` on a CUDA device (kernels run asynchronously), ``torch.mps``'s
+        on Apple GPUs; the CPU computes synchronously."""
+        import torch
+
+        if self._device.type == "cuda":
+            torch.cuda.synchronize(self._device)
+        elif self._device.type == "mps":
+            torch.mps.synchronize()
 
     def config(self) -> dict[str, Any]:
         cfg = super().config()

@@ -1,0 +1,86 @@
+"""The per-triplet work a metric worker does: every requested metric of one (fused, IR, VIS) triplet.
+
+:func:`evaluate_pair` is what the runner submits to an executor (:mod:`benchmark.engine`): it takes
+the arrays themselves (the fused image as saved, the sources as stored), so a worker never re-reads
+a file, and it is a module-level function of a module that imports only :mod:`metrics` (numpy), so a
+worker process unpickles it without importing torch or the fusers.
+
+Errors are isolated per metric: a metric that refuses these images (``ValueError``, e.g. an image
+below a window size) gets its message as its ``error`` and the others are still computed; a NaN
+(undefined for these images) is stored as ``None`` with the error ``"NaN (undefined for these
+images)"``. Warnings raised while computing are recorded, deduplicated and sorted, with every value
+of the triplet (they are not attributed to a metric).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+
+import metrics as metrics_pkg
+
+NAN_ERROR = "NaN (undefined for these images)"
+
+
+def evaluate_pair(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, metric_keys: Sequence[str],
+                  convention: str) -> dict[str, dict[str, Any]]:
+    """Compute ``metric_keys`` on one triplet under ``convention``; no exception escapes for a metric.
+
+    Parameters
+    ----------
+    fused : ndarray
+        The fused image exactly as saved (uint8, H×W or H×W×3).
+    ir_raw, vis_raw : ndarray
+        The source images as stored on disk (uint8, H×W or H×W×3), same height and width.
+    metric_keys : sequence of str
+        Metric keys of :data:`metrics.METRICS` (e.g. ``["EN", "MI"]``).
+    convention : str
+        One name of :data:`metrics.CONVENTIONS` (several conventions per call come later; the
+        per-convention work is :func:`_evaluate_convention`).
+
+    Returns
+    -------
+    dict
+        ``{metric: {"value": float | None, "units", "effective_source", "version", "error": str | None,
+        "warnings": [str, ...]}}`` for every key of ``metric_keys``, in that order.
+    """
+    if not isinstance(convention, str):
+        raise ValueError(f"evaluate_pair: convention must be one convention name (str), got {convention!r}")
+    return _evaluate_convention(fused, ir_raw, vis_raw, list(metric_keys), convention)
+
+
+def _evaluate_convention(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, metric_keys: list[str],
+                         convention: str) -> dict[str, dict[str, Any]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values, errors = _compute_isolated(fused, ir_raw, vis_raw, metric_keys, convention)
+    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    out: dict[str, dict[str, Any]] = {}
+    for m in metric_keys:
+        prov = metrics_pkg.provenance(m, convention)
+        v = values.get(m)
+        defined = v is not None and not (isinstance(v, float) and math.isnan(v))
+        out[m] = {"value": float(v) if defined else None,
+                  "units": prov["units"], "effective_source": prov["effective_source"], "version": prov["version"],
+                  "error": errors.get(m) or (None if defined else NAN_ERROR),
+                  "warnings": notes}
+    return out
+
+
+def _compute_isolated(fused, ir_raw, vis_raw, metric_keys: list[str], convention: str
+                      ) -> tuple[dict[str, float], dict[str, str]]:
+    """All metrics in one :func:`metrics.compute` call (shared intermediates); when that refuses the
+    images, each metric alone, so the one that refuses gets the error and the others their values."""
+    try:
+        return metrics_pkg.compute(fused, ir_raw, vis_raw, metrics=metric_keys, convention=convention), {}
+    except ValueError:
+        values: dict[str, float] = {}
+        errors: dict[str, str] = {}
+        for m in metric_keys:
+            try:
+                values.update(metrics_pkg.compute(fused, ir_raw, vis_raw, metrics=[m], convention=convention))
+            except ValueError as exc:
+                errors[m] = str(exc)
+        return values, errors

@@ -1,0 +1,66 @@
+"""evaluate_pair (arrays in) gives exactly what the runner's _compute_metrics (files in) gives."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import metrics
+from benchmark.datasets import Pair, get_dataset
+from benchmark.evaluation import NAN_ERROR, evaluate_pair
+from benchmark.io import write_png
+from benchmark.runner import _compute_metrics
+
+
+def _random(shape, seed):
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def _synthetic_colour_pair():
+    ir, vis = get_dataset("synthetic").listing("./data").pairs[0].raw()
+    fused = np.round((ir.astype(float) + vis.mean(axis=2)) / 2).astype(np.uint8)
+    return fused, ir, vis, list(metrics.METRICS), "tang2023"
+
+
+def _constant():
+    img = np.full((64, 64), 7, np.uint8)
+    return img, img.copy(), img.copy(), list(metrics.METRICS), "tang2023"
+
+
+CASES = {   # name: () -> (fused, ir, vis, metric keys, convention)
+    "synthetic colour pair, all metrics": _synthetic_colour_pair,
+    "constant images (NaN values, warnings)": _constant,
+    "too small for some metrics (isolated errors)": lambda: (
+        _random((20, 24), 1), _random((20, 24), 2), _random((20, 24, 3), 3), list(metrics.METRICS), "tang2023"),
+    "grey pair, other convention, subset": lambda: (
+        _random((48, 56), 4), _random((48, 56), 5), _random((48, 56), 6), ["MI", "EN", "Qabf"], "vifb"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_evaluate_pair_equals_compute_metrics(case, tmp_path):
+    fused, ir, vis, keys, conv = CASES[case]()
+    path = tmp_path / "fused.png"
+    write_png(path, fused)
+    pair = Pair("test", "p", generator=lambda: (ir, vis))
+    want = _compute_metrics(str(path), pair, keys, conv)
+    got = evaluate_pair(fused, ir, vis, keys, conv)
+    assert list(got) == list(want) == keys
+    assert got == want
+
+
+def test_errors_and_warnings_are_kept_per_metric():
+    fused, ir, vis, keys, conv = CASES["too small for some metrics (isolated errors)"]()
+    out = evaluate_pair(fused, ir, vis, keys, conv)
+    refused = [m for m, v in out.items() if v["value"] is None]
+    assert refused and len(refused) < len(keys)
+    assert all("at least" in out[m]["error"] for m in refused)
+    fused, ir, vis, keys, conv = CASES["constant images (NaN values, warnings)"]()
+    out = evaluate_pair(fused, ir, vis, keys, conv)
+    assert out["CC"]["value"] is None and out["CC"]["error"] == NAN_ERROR
+    assert any("UndefinedValueWarning" in w for w in out["CC"]["warnings"])
+
+
+def test_convention_must_be_one_name():
+    fused, ir, vis, keys, _ = CASES["grey pair, other convention, subset"]()
+    with pytest.raises(ValueError, match="convention must be one convention name"):
+        evaluate_pair(fused, ir, vis, keys, ["tang2023"])
