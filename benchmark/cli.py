@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from models.registry import UnknownNameError
+from ivif_toolbox import UnknownNameError
 
 
 class UsageError(ValueError):
@@ -230,7 +230,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .io import atomic_write_text
+    from ivif_toolbox import atomic_write_text
     from .report import find_runs, render_leaderboard, strip_measured
     from .results import load_summary
 

@@ -18,10 +18,10 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from models.registry import Registry
+from ivif_toolbox import Registry, sha256_file
 
 from .io import IMAGE_EXTENSIONS
-from .io import ImageReadError, is_grey, read_image, sha256_file
+from .io import ImageReadError, is_grey, read_image
 
 
 class DatasetError(ValueError):

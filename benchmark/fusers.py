@@ -24,7 +24,9 @@ import numpy as np
 import models
 from models.base import Fuser
 
-from .io import IMAGE_EXTENSIONS, read_image, sha256_file
+from ivif_toolbox import sha256_file
+
+from .io import IMAGE_EXTENSIONS, read_image
 
 ENTRY_POINT_GROUP = "benchmark.fusers"
 _loaded_entry_points = False
@@ -52,8 +54,7 @@ def load_entry_point_fusers() -> list[str]:
                               f"to import: {type(exc).__name__}: {exc}") from exc
         if inspect.isclass(obj) and issubclass(obj, Fuser) and ep.name not in models.FUSERS:
             models.register_fuser(ep.name, description=(obj.__doc__ or "").strip().split("\n")[0],
-                                  reference=getattr(obj, "reference", ""),
-                                  framework=getattr(obj, "framework", "plug-in"), tags=("plugin",))(obj)
+                                  reference=getattr(obj, "reference", ""), tags=("plugin",))(obj)
         loaded.append(ep.name)
     return loaded
 
@@ -134,7 +135,7 @@ def build_fuser_entry(token: str, *, kwargs: dict[str, Any] | None = None, devic
         _move(fuser, device)
         return FuserEntry(name=fuser.name, token=token, fuser=fuser, kwargs=kwargs)
     spec = models.fuser_spec(token)
-    accepted = _accepted_kwargs(spec.factory)
+    accepted = _accepted_kwargs(spec.load())
     if "device" in accepted and "device" not in kwargs:
         kwargs["device"] = device
     unknown = [k for k in kwargs if accepted is not None and k not in accepted]

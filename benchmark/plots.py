@@ -23,6 +23,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ivif_toolbox import atomic_open
+
 __all__ = ["PlotFile", "PlotSet", "metric_bars", "metric_radar", "normalised_scores", "plot_summary",
            "qualitative_grid", "render_plot_links"]
 
@@ -46,14 +48,8 @@ def _save_png(fig, out_path: str | os.PathLike) -> Path:
     out = Path(out_path)
     if out.suffix.lower() != ".png":
         raise ValueError(f"out_path must end in .png, got {str(out)!r}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        fig.savefig(tmp, format="png", dpi=fig.dpi)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_open(out, "wb") as f:
+        fig.savefig(f, format="png", dpi=fig.dpi)
     return out
 
 

@@ -47,6 +47,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ivif_toolbox import atomic_write_json
+
 __all__ = ["EfficiencyRecord", "FlopCount", "ProfilingError", "WHAT_IS_TIMED", "count_flops", "hardware_info",
            "parse_size", "profile_fuser", "profile_in_subprocess", "read_efficiency_json",
            "render_efficiency_table", "synthetic_pair", "write_efficiency_json"]
@@ -712,10 +714,7 @@ def write_efficiency_json(records: Sequence[EfficiencyRecord], path: str | os.Pa
     for r in records:
         if not isinstance(r, EfficiencyRecord):
             raise TypeError(f"expected EfficiencyRecord items, got {type(r).__name__}")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps([r.to_dict() for r in records], indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(path, [r.to_dict() for r in records])
 
 
 def read_efficiency_json(path: str | os.PathLike) -> list[EfficiencyRecord]:

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from tabulate import tabulate
 
-from .io import atomic_write_text
+from ivif_toolbox import atomic_write_text
 from .results import load_summary
 
 MEASURED_BEGIN = "<!-- measured:begin (machine-dependent; excluded from the CI staleness check) -->"

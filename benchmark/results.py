@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .io import atomic_write_json, atomic_write_text
+from ivif_toolbox import atomic_write_json, atomic_write_text
 
 PER_IMAGE_COLUMNS = ["dataset", "fuser", "pair", "metric", "convention", "value", "units", "effective_source",
                      "version", "error"]
@@ -50,15 +50,12 @@ def hardware() -> dict[str, Any]:
 
     info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
                             "cpu_count": os.cpu_count(), "cpu": cpu_model()}
-    try:
-        import torch
-
+    torch = sys.modules.get("torch")   # asked only when the run already imported it (torch fusers)
+    if torch is not None:
         info["torch_threads"] = torch.get_num_threads()
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
             info["cuda"] = torch.version.cuda
-    except ImportError:
-        pass
     return info
 
 

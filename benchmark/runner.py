@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import shutil
 import sys
 import time
 import traceback
@@ -29,7 +27,9 @@ from .colour import luma, recombine, to_uint8
 from .config import RunConfig
 from .datasets import DatasetError, DatasetSpec, Pair, get_dataset
 from .fusers import FuserEntry, build_fuser_entry
-from .io import ImageReadError, atomic_write_json, read_image, write_png
+from ivif_toolbox import atomic_link_or_copy, atomic_write_json
+
+from .io import ImageReadError, read_image, write_png
 
 CACHE_FORMAT = 1
 
@@ -100,18 +100,6 @@ class PairCache:
         except (json.JSONDecodeError, OSError):
             return None  # a torn file cannot exist (atomic writes), but a hand-edited one is recomputed
         return rec if rec.get("format") == CACHE_FORMAT else None
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    if tmp.exists():
-        tmp.unlink()
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
 
 
 def _compute_metrics(fused_path: str, pair: Pair, metric_keys: list[str], convention: str) -> dict[str, dict[str, Any]]:
@@ -294,7 +282,7 @@ def _run_dataset_fuser(entry: FuserEntry, spec: DatasetSpec, pairs: list[Pair], 
                     rec["metrics"][slots[m]] = v
                 atomic_write_json(rec_path, rec)
         for pair, rec, rec_path, png_path, cached in todo:
-            _link_or_copy(png_path, fused_dir / f"{_safe(pair.name)}.png")
+            atomic_link_or_copy(png_path, fused_dir / f"{_safe(pair.name)}.png")
             values = {m: {**rec["metrics"][s], "metric": m} for m, s in slots.items()}
             outcome.outcomes.append(PairOutcome(spec.key, entry.name, pair.name, "ok", latency_s=rec.get("latency_s"),
                                                 values=values, fused_path=fused_dir / f"{_safe(pair.name)}.png",

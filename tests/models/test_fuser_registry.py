@@ -126,3 +126,57 @@ def test_bad_inputs_are_rejected(name):
         fuser.run(ir * 2.0, vis)
     with pytest.raises(FuserInputError, match="dtype"):
         fuser.run((ir * 255).astype(np.uint8), vis)
+
+
+@pytest.mark.parametrize("name", FUSER_NAMES)
+def test_framework_has_one_home(name):
+    """The framework shown by ``ls`` is the class attribute (lazy entries state it; checked here)."""
+    spec = models.fuser_spec(name)
+    factory = spec.load()
+    if isinstance(factory, type):
+        assert spec.framework == factory.framework, f"{name}: registry says {spec.framework!r}"
+
+
+def test_framework_is_not_a_registration_argument():
+    with pytest.raises(TypeError, match="class's `framework` attribute"):
+        models.register_fuser("no-such-fuser", framework="PyTorch")
+    assert "no-such-fuser" not in models.FUSERS
+
+
+@pytest.mark.parametrize("name", models.TRAINERS.names())
+def test_trainers_resolve_to_classes_that_name_their_fuser(name):
+    cls = models.trainer_class(name)
+    assert cls.fuser_name == name and name in models.FUSERS
+
+
+def test_lazy_registration_imports_on_create_only(tmp_path, monkeypatch):
+    (tmp_path / "lazy_fuser_mod.py").write_text(
+        "from models import Fuser\n"
+        "class Half(Fuser):\n"
+        "    framework = 'NumPy'\n"
+        "    def __init__(self, w=0.5):\n"
+        "        self.w = w\n"
+        "    def fuse(self, ir, vis_y):\n"
+        "        return self.w * ir + (1 - self.w) * vis_y\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sys
+
+    with models.FUSERS.temporarily("lazy-half", models.FuserSpec(
+            "lazy-half", "lazy_fuser_mod:Half", description="d", reference="r", default_kwargs={"w": 0.25})):
+        assert "lazy_fuser_mod" not in sys.modules
+        fuser = models.create_fuser("lazy-half")
+        assert "lazy_fuser_mod" in sys.modules and fuser.name == "lazy-half"
+        assert dict(fuser.init_kwargs) == {"w": 0.25}
+    assert "lazy-half" not in models.FUSERS
+    with pytest.raises(ValueError, match="package.module:attribute"):
+        models.register_lazy_fuser("bad-target", "no_colon", framework="NumPy")
+
+
+def test_init_kwargs_default_is_not_shared_mutable_state():
+    from models.baselines.simple import MeanFuser
+
+    fuser = MeanFuser()
+    with pytest.raises(TypeError):
+        fuser.init_kwargs["x"] = 1               # the class default is read-only
+    assert dict(models.Fuser.init_kwargs) == {}
+    assert models.create_fuser("mean", weight=0.3).init_kwargs == {"weight": 0.3}
