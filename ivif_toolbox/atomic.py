@@ -45,7 +45,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", *, encoding: str = "u
 
     ``mode`` is ``"wb"`` (binary) or ``"w"`` (text, with ``encoding`` and ``newline`` as for
     :func:`open`). Missing parent folders are created. When the ``with`` block raises, ``path`` is
-    left untouched and the temporary file is removed.
+    left untouched and the temporary file is removed; an ``OSError`` that names no file (a full
+    disk during ``write``) is re-raised naming ``path``.
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_open mode must be 'wb' or 'w', got {mode!r}")
@@ -59,6 +60,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", *, encoding: str = "u
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        if exc.filename is None:   # write()/fsync() errors (disk full, ...) do not say which file
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
     except BaseException:
         _discard(tmp)
         raise

@@ -131,3 +131,19 @@ def test_toolbox_imports_only_the_standard_library():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
+
+
+def test_write_errors_name_the_target(tmp_path, monkeypatch):
+    import errno
+
+    import ivif_toolbox.atomic as atomic
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    target = tmp_path / "r.json"
+    with pytest.raises(OSError) as err:
+        atomic_write_json(target, {"a": 1})
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(target)
+    assert not target.exists() and not list(tmp_path.iterdir())
