@@ -102,3 +102,25 @@ def test_profile_config_validates_before_any_work():
         benchmark.profile_fusers(benchmark.ProfileConfig(fusers="meen"))
     with pytest.raises(benchmark.ConfigError, match="runs: expected an integer ≥ 2"):
         benchmark.profile_fusers(benchmark.ProfileConfig(fusers="mean", runs=1))
+
+
+def test_cached_latencies_keep_the_hardware_they_were_measured_on(tmp_path):
+    from benchmark.hardware import HARDWARE_KEYS, hardware_info
+
+    cfg = dict(fusers="mean", metrics="EN", limit=2, out=str(tmp_path), run_id="hw", plots=False,
+               leaderboard=str(tmp_path / "lb.md"))
+    first = benchmark.run(benchmark.RunConfig(**cfg), log=lambda m: None)
+    records = sorted((tmp_path / ".cache" / "synthetic" / "mean").glob("*.json"))
+    assert len(records) == 2
+    here = hardware_info("cpu")
+    for path in records:
+        rec = json.loads(path.read_text())
+        assert tuple(rec["hardware"]) == HARDWARE_KEYS and rec["hardware"]["cpu"] == here["cpu"]
+        rec["hardware"] = {**rec["hardware"], "cpu": "Elsewhere CPU"}     # as if fused on another machine
+        path.write_text(json.dumps(rec))
+    assert [o.hardware["cpu"] for o in first.outcomes] == [here["cpu"]] * 2
+    again = benchmark.run(benchmark.RunConfig(**cfg), log=lambda m: None)
+    assert all(o.cached for o in again.outcomes)
+    latency = json.loads((again.run_dir / "summary.json").read_text())["latency"]
+    assert [hw["cpu"] for hw in latency[0]["hardware"]] == ["Elsewhere CPU"]
+    assert "Measured on CPU Elsewhere CPU" in (tmp_path / "lb.md").read_text()
