@@ -41,6 +41,15 @@ class FuserTokenError(InputError):
     """A ``--fusers`` token that is neither a registered name, a folder spec nor a plug-in path."""
 
 
+def register_plugin_fuser(name: str, cls: type) -> None:
+    """Register a plug-in's :class:`models.Fuser` subclass under ``name`` (tagged ``plugin``; the
+    description is the first line of its docstring, the reference its ``reference`` attribute)."""
+    if not (inspect.isclass(cls) and issubclass(cls, Fuser)):
+        raise TypeError(f"expected a models.Fuser subclass, got {cls!r}")
+    models.register_fuser(name, description=(cls.__doc__ or "").strip().split("\n")[0],
+                          reference=getattr(cls, "reference", ""), tags=("plugin",))(cls)
+
+
 def _register_entry_point(ep, obj) -> None:
     """A ``benchmark.fusers`` entry point: a module (its import registered its fusers) or a Fuser subclass."""
     if inspect.ismodule(obj):
@@ -48,8 +57,7 @@ def _register_entry_point(ep, obj) -> None:
     if not (inspect.isclass(obj) and issubclass(obj, Fuser)):
         raise TypeError(f"expected a module or a models.Fuser subclass, got {obj!r}")
     if ep.name not in models.FUSERS:
-        models.register_fuser(ep.name, description=(obj.__doc__ or "").strip().split("\n")[0],
-                              reference=getattr(obj, "reference", ""), tags=("plugin",))(obj)
+        register_plugin_fuser(ep.name, obj)
 
 
 #: the fusers of installed packages (``[project.entry-points."benchmark.fusers"]``)

@@ -1,24 +1,60 @@
 """Generic checks over every registered fuser (timm-style), parametrised at collection time.
 
-Whatever registers itself through ``import models`` (the baselines, DMNet/RED variants, ...) is
-checked here automatically: output shape and dtype, finite values in [0, 1], determinism, odd
+Whatever registers itself through ``import models`` (the baselines, DMNet/RED variants, ...), every
+fuser of an installed plug-in package (``benchmark.fusers`` entry points) and the plug-in example of
+``docs/adding_a_fuser.md`` (registered for each test as the entry-point loader registers plug-ins)
+are checked here automatically: output shape and dtype, finite values in [0, 1], determinism, odd
 sizes, batch/single consistency, untouched inputs, and a clear ``FuserInputError`` below the
 declared minimum size. Entries tagged ``"heavy"`` are skipped (their tiny variants are checked).
 """
 from __future__ import annotations
 
 import json
+import re
+import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import models
+from benchmark.fusers import load_entry_point_fusers, register_plugin_fuser
 from models import FuserInputError
 
 from _fuser_images import smooth_pair  # tests/models is on sys.path under pytest
 
-FUSER_NAMES = models.list_fusers()
+DOC = Path(__file__).resolve().parents[2] / "docs" / "adding_a_fuser.md"
+#: plug-in fusers checked like the built-in ones: the docs' example, as a user's package provides it
+DOC_PLUGIN = "doc-detail-max"
+
+load_entry_point_fusers()        # fusers of installed plug-in packages join the registry
+FUSER_NAMES = models.list_fusers() + [DOC_PLUGIN]
 SKIP_TAGS = {"heavy": "heavy: covered by its tiny variant"}
+
+
+def _doc_plugin_class() -> type:
+    """``DetailMax`` from the first Python block of docs/adding_a_fuser.md, as an importable module."""
+    if "docs_adding_a_fuser" not in sys.modules:
+        code = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)[0]
+        module = types.ModuleType("docs_adding_a_fuser")
+        sys.modules[module.__name__] = module
+        exec(compile(code, str(DOC), "exec"), module.__dict__)
+    return sys.modules["docs_adding_a_fuser"].DetailMax
+
+
+@pytest.fixture(autouse=True)
+def _plugin_registered(request):
+    """Register the docs' plug-in for the tests that are about it, and remove it afterwards."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None or callspec.params.get("name") != DOC_PLUGIN:
+        yield
+        return
+    register_plugin_fuser(DOC_PLUGIN, _doc_plugin_class())
+    try:
+        yield
+    finally:
+        models.FUSERS.unregister(DOC_PLUGIN)
 
 
 def build(name: str):
@@ -39,6 +75,7 @@ def check_output(out: np.ndarray, shape: tuple[int, ...]) -> None:
 
 def test_registry_is_not_empty():
     assert len(FUSER_NAMES) >= 10, FUSER_NAMES
+    assert DOC_PLUGIN not in models.FUSERS        # registered only while its own tests run
 
 
 @pytest.mark.parametrize("name", FUSER_NAMES)
