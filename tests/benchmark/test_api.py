@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -124,3 +125,12 @@ def test_cached_latencies_keep_the_hardware_they_were_measured_on(tmp_path):
     latency = json.loads((again.run_dir / "summary.json").read_text())["latency"]
     assert [hw["cpu"] for hw in latency[0]["hardware"]] == ["Elsewhere CPU"]
     assert "Measured on CPU Elsewhere CPU" in (tmp_path / "lb.md").read_text()
+
+
+def test_readme_names_only_real_api():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    names = set(re.findall(r"\bbenchmark\.([A-Za-z_]\w*)\(", readme))
+    assert {"run", "RunConfig", "profile_fusers", "build_report", "validate_datasets", "list_registered",
+            "train_fuser"} <= names
+    for name in names:
+        assert hasattr(benchmark, name), f"README mentions benchmark.{name}, which does not exist"
