@@ -25,6 +25,15 @@ def _given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
+def _add_fuser_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``profile``: device, fuser keyword arguments, checkpoints."""
+    p.add_argument("--device", help="cpu or cuda[:N] (default cpu)")
+    p.add_argument("--fuser-arg", dest="fuser_args", action="append", metavar="[FUSER.]KEY=VALUE",
+                   help="keyword argument for the fusers (repeatable; FUSER. restricts it to one fuser)")
+    p.add_argument("--checkpoint", dest="checkpoints", action="append", metavar="[FUSER=]PATH",
+                   help="weights file for a fuser (FUSER= may be omitted when there is one fuser)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.split("\n\n")[0],
                                 epilog=exit_code_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,11 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "so reruns resume)")
     r.add_argument("--jobs", help="parallel metric workers (default 1)")
     r.add_argument("--limit", help="use only the first N pairs of each dataset")
-    r.add_argument("--device", help="cpu or cuda[:N] (default cpu)")
-    r.add_argument("--fuser-arg", dest="fuser_args", action="append", metavar="[FUSER.]KEY=VALUE",
-                   help="keyword argument for the fusers (repeatable; FUSER. restricts it to one fuser)")
-    r.add_argument("--checkpoint", dest="checkpoints", action="append", metavar="[FUSER=]PATH",
-                   help="weights file for a fuser (FUSER= may be omitted when one fuser is run)")
+    _add_fuser_options(r)
     r.add_argument("--profile", action="store_const", const=True, help="also measure params, FLOPs, latency, "
                                                                         "peak memory")
     r.add_argument("--profile-runs", dest="profile_runs", help="timed runs per fuser for --profile (default 5)")
@@ -85,13 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--config", help="YAML or TOML file with ProfileConfig fields (options override it)")
     pf.add_argument("--fusers", nargs="+", help="registered fuser names")
     pf.add_argument("--size", help="WIDTHxHEIGHT (default 640x480)")
-    pf.add_argument("--device", help="cpu or cuda[:N] (default cpu)")
     pf.add_argument("--runs", help="timed runs (default 10)")
     pf.add_argument("--warmup", help="warm-up runs, not timed (default 2)")
-    pf.add_argument("--fuser-arg", dest="fuser_args", action="append", metavar="[FUSER.]KEY=VALUE",
-                    help="fuser keyword argument")
-    pf.add_argument("--checkpoint", dest="checkpoints", action="append", metavar="[FUSER=]PATH",
-                    help="weights file for a fuser")
+    _add_fuser_options(pf)
     pf.add_argument("--no-flops", dest="flops", action="store_const", const=False, help="skip FLOP counting")
     pf.add_argument("--in-process", dest="in_process", action="store_const", const=True,
                     help="measure in this process (CPU peak memory then includes everything loaded before)")
