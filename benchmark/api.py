@@ -30,15 +30,17 @@ def run(cfg: RunConfig, *, log: Callable[[str], None] | None = None) -> RunOutco
     from .figures import make_plots
     from .report import write_leaderboard
     from .results import write_run_results
-    from .runner import evaluate
+    from .runner import build_entries, evaluate
 
     log = log or _stderr
     cfg.validate()
-    outcome = evaluate(cfg, log=log)
+    entries = build_entries(cfg)
+    outcome = evaluate(cfg, entries, log=log)
     if cfg.profile:
         from .efficiency import profile_entries
 
-        outcome.efficiency = profile_entries(outcome.entries, cfg, log)
+        outcome.efficiency = profile_entries(entries, cfg, log)
+    del entries                     # the fusers (and their weights) are not kept beyond this point
     if cfg.plots:
         outcome.plots = make_plots(outcome)
     outcome.files = write_run_results(outcome)

@@ -37,7 +37,6 @@ class RunOutcome:
     plots: dict[str, dict[str, str]] = field(default_factory=dict)            # dataset -> {label: png path}
     files: dict[str, Path] = field(default_factory=dict)                      # result files written
     leaderboard: Path | None = None                                           # leaderboard written, if any
-    entries: list[Any] = field(default_factory=list, repr=False)              # the FuserEntry objects used
 
     @property
     def failures(self) -> list[PairOutcome]:

@@ -60,8 +60,10 @@ def show_progress(config: RunConfig) -> bool:
     return sys.stderr.isatty() if config.progress is None else bool(config.progress)
 
 
-def evaluate(config: RunConfig, *, log: Callable[[str], None] | None = None) -> RunOutcome:
-    """Fuse and evaluate a validated ``config``; returns the outcome (no result files written yet)."""
+def evaluate(config: RunConfig, entries: list[FuserEntry], *,
+             log: Callable[[str], None] | None = None) -> RunOutcome:
+    """Fuse and evaluate a validated ``config`` with its built fusers (:func:`build_entries`); returns
+    the outcome (no result files written yet)."""
     from joblib import Parallel
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -71,8 +73,7 @@ def evaluate(config: RunConfig, *, log: Callable[[str], None] | None = None) -> 
     cache = PairCache(out_dir)
     slots = {m: metric_slot(m, config.convention) for m in config.metrics}
 
-    entries = build_entries(config)
-    outcome = RunOutcome(config, run_dir, [], {}, {}, entries=entries)
+    outcome = RunOutcome(config, run_dir, [], {}, {})
     for e in entries:
         outcome.fusers[e.name] = _fuser_meta(e)
     hardware: dict[str, dict[str, str]] = {}   # device -> description, asked once per run (after the fusers
