@@ -1,4 +1,4 @@
-"""Colour handling of the harness, done once for every fuser (``specs/datasets.md`` §3.1).
+"""Colour handling of the harness, done once for every fuser.
 
 BT.601 full range on [0, 1] (SeAFusion / VIF-Benchmark / OpenCV ``COLOR_BGR2YCrCb`` coefficients):
 fusers receive the visible Y channel; the fused Y is recombined with the **visible** Cb/Cr. The
@@ -49,6 +49,10 @@ def recombine(fused_y: np.ndarray, vis: np.ndarray) -> np.ndarray:
     return ycbcr_to_rgb(fused_y.astype(np.float32), cb, cr)
 
 
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    """[0, 1] float -> uint8 with round-half-up (values are clamped first)."""
+def unit_to_uint8(x: np.ndarray) -> np.ndarray:
+    """Float image on [0, 1] -> uint8 on 0..255 with round-half-up (values are clamped to [0, 1] first).
+
+    The harness's conversion of a fused image to the 8-bit PNG it saves. (``metrics`` has its own
+    MATLAB ``uint8()`` emulation on 0..255 values, a different operation.)
+    """
     return np.floor(np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

@@ -1,7 +1,11 @@
-"""One validated run configuration, built from CLI arguments or a YAML/TOML file, saved with results."""
+"""One validated config dataclass per subcommand: what a run, a profile, a report, a validation, a
+listing or a training job does. The CLI parses its arguments into these; the Python API takes them
+(``benchmark.run(benchmark.RunConfig(...))``). Values parse alike from every source
+(:mod:`benchmark.configbase`); ``validate()`` checks names against the registries (with "did you mean")
+and ranges, and fills the defaults that depend on them.
+"""
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -9,37 +13,162 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import models
+from metrics import DEFAULT_CONVENTION
 
-from .datasets import get_dataset
-from .fusers import check_token, load_entry_point_fusers
+from .configbase import ConfigBase, coerce
+from .errors import ConfigError
 
-DEFAULT_CONVENTION = "tang2023"
-
-
-class ConfigError(ValueError):
-    """An invalid configuration value; the message names the field, what was expected and what arrived."""
+__all__ = ["RunConfig", "ProfileConfig", "ReportConfig", "ValidateConfig", "LsConfig", "TrainJobConfig",
+           "ConfigError", "DEFAULT_CONVENTION", "default_data_root", "default_fusers", "fuser_kwargs"]
 
 
 def default_data_root() -> str:
+    """``$FUSION_DATA`` when set, else ``./data``."""
     return os.environ.get("FUSION_DATA") or "./data"
 
 
 def default_fusers() -> list[str]:
     """Every registered fuser that needs no weights, except the tiny test-size networks."""
+    import models
+
+    from .fusers import load_entry_point_fusers
+
     load_entry_point_fusers()
     return [n for n in models.list_fusers(needs_weights=False) if "tiny" not in models.fuser_spec(n).tags]
 
 
-def all_metric_keys() -> list[str]:
+# ------------------------------------------------------------------------------ shared field parsers
+def parse_fuser_args(value: Any, cfg: Any = None) -> dict[str, dict[str, Any]]:
+    """``{"*" or fuser: {key: value}}`` from a mapping, or from ``[FUSER.]KEY=VALUE`` strings.
+
+    In the string form (``--fuser-arg``), ``KEY=VALUE`` applies to every fuser and ``FUSER.KEY=VALUE``
+    to one; values are parsed as YAML scalars (``3``, ``0.5``, ``true``, ``[1, 2]``), else kept as strings.
+    """
+    import yaml
+
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        out: dict[str, dict[str, Any]] = {}
+        for target, kwargs in value.items():
+            if not isinstance(kwargs, dict):
+                raise ConfigError(f"fuser_args[{target!r}]: expected a mapping of keyword arguments, got "
+                                  f"{type(kwargs).__name__} {kwargs!r} (write {{'*': {{{target!r}: ...}}}} for "
+                                  f"every fuser, or 'key=value' strings)")
+            out[str(target)] = {str(k): v for k, v in kwargs.items()}
+        return out
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"fuser_args: expected a mapping or 'key=value' strings, got {type(value).__name__} {value!r}")
+    out = {}
+    for item in items:
+        if not isinstance(item, str) or "=" not in item:
+            raise ConfigError(f"fuser_args: expected key=value or fuser.key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        target = "*"
+        if "." in key:
+            target, key = key.rsplit(".", 1)
+        try:
+            parsed = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            parsed = raw        # not a YAML scalar: the text as typed
+        out.setdefault(target, {})[key] = parsed
+    return out
+
+
+def parse_checkpoints(value: Any, cfg: Any) -> dict[str, str]:
+    """``{fuser: path}`` from a mapping, or from ``[FUSER=]PATH`` strings (FUSER may be omitted when
+    the config has one fuser)."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return coerce(value, dict[str, str], "checkpoints")
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"checkpoints: expected a mapping or [FUSER=]PATH strings, got {type(value).__name__} {value!r}")
+    fusers = getattr(cfg, "fusers", None)
+    out: dict[str, str] = {}
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"checkpoints: expected [FUSER=]PATH strings, got {type(item).__name__} {item!r}")
+        name, sep, path = item.partition("=")
+        if sep and not Path(item).exists():
+            out[name] = path
+        elif fusers and len(fusers) == 1:
+            out[fusers[0]] = item
+        else:
+            raise ConfigError(f"checkpoints: {item!r}: with several fusers write FUSER=PATH")
+    return out
+
+
+def parse_progress(value: Any, cfg: Any) -> bool | None:
+    """True/False, or None (also "auto"): progress bars when stderr is a terminal."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    return coerce(value, bool | None, "progress")
+
+
+def fuser_kwargs(fuser_args: dict[str, dict[str, Any]], checkpoints: dict[str, str], token: str) -> dict[str, Any]:
+    """Keyword arguments for fuser ``token``: the ``"*"`` ones, its own on top, and its checkpoint."""
+    kw = dict(fuser_args.get("*", {}))
+    kw.update(fuser_args.get(token, {}))
+    if token in checkpoints:
+        kw["checkpoint"] = checkpoints[token]
+    return kw
+
+
+def _check_positive(name: str, value: int | None, minimum: int = 1, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value < minimum:
+        raise ConfigError(f"{name}: expected an integer ≥ {minimum}{' or none' if allow_none else ''}, got {value!r}")
+
+
+def _check_device(device: str) -> None:
+    d = device.strip().lower()
+    if not (d == "cpu" or d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
+        raise ConfigError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if d.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device: {device!r} requested but torch.cuda.is_available() is False")
+
+
+def _check_checkpoints(checkpoints: dict[str, str]) -> None:
+    for name, path in checkpoints.items():
+        if not Path(path).exists():
+            raise ConfigError(f"checkpoints: {name!r}: no such file or folder {path}")
+
+
+def _check_metrics_names(cfg: "RunConfig") -> None:
     import metrics
 
-    return list(metrics.METRICS)
+    try:
+        if cfg.metrics is None:
+            cfg.metrics = list(metrics.METRICS)
+        cfg.metrics = [metrics.get_metric(m).key for m in cfg.metrics]
+    except metrics.UnknownMetricError as exc:
+        raise ConfigError(f"metrics: {exc}") from None
+    try:
+        metrics.get_convention(cfg.convention)
+    except metrics.UnknownConventionError as exc:
+        raise ConfigError(f"convention: {exc}") from None
 
 
+def _fuser_args_field() -> Any:
+    return field(default_factory=dict, metadata={"parse": parse_fuser_args})
+
+
+def _checkpoints_field() -> Any:
+    return field(default_factory=dict, metadata={"parse": parse_checkpoints})
+
+
+# ------------------------------------------------------------------------------ run
 @dataclass
-class RunConfig:
-    """Everything that determines a run. ``validate()`` checks every name against the registries."""
+class RunConfig(ConfigBase):
+    """Everything a run does: which datasets × fusers × metrics under which convention, and what to
+    write (result files always; plots, the leaderboard and efficiency figures as asked)."""
 
     datasets: list[str] = field(default_factory=lambda: ["synthetic"])
     fusers: list[str] | None = None           # None -> default_fusers()
@@ -51,18 +180,20 @@ class RunConfig:
     jobs: int = 1
     limit: int | None = None
     device: str = "cpu"
-    fuser_args: dict[str, dict[str, Any]] = field(default_factory=dict)   # {"*" or fuser: {k: v}}
-    checkpoints: dict[str, str] = field(default_factory=dict)             # {fuser: path}
-    profile: bool = False
+    fuser_args: dict[str, dict[str, Any]] = _fuser_args_field()   # {"*" or fuser: {k: v}}
+    checkpoints: dict[str, str] = _checkpoints_field()            # {fuser: path}
+    profile: bool = False                     # also measure params, FLOPs, latency, peak memory
     profile_runs: int = 5
-    plots: bool = True
-    leaderboard: str | None = "leaderboard.md"
-    progress: bool = True
+    plots: bool = True                        # PNG figures under <run>/plots/
+    leaderboard: str | None = "leaderboard.md"   # None: do not write one
+    progress: bool | None = field(default=None, metadata={"parse": parse_progress})  # None: when stderr is a tty
 
-    # ------------------------------------------------------------------ validation
     def validate(self) -> "RunConfig":
-        import metrics
+        """Check every value (names against the registries) and fill the defaults; returns self."""
+        from .datasets import get_dataset
+        from .fusers import check_token, load_entry_point_fusers
 
+        self.coerce()
         if not self.datasets:
             raise ConfigError("datasets: expected at least one dataset name, got none")
         for d in self.datasets:
@@ -74,39 +205,22 @@ class RunConfig:
             raise ConfigError("fusers: expected at least one fuser, got none")
         for f in self.fusers:
             check_token(f)
-        if self.metrics is None:
-            self.metrics = list(metrics.METRICS)
-        self.metrics = [metrics.get_metric(m).key for m in self.metrics]
-        metrics.get_convention(self.convention)
-        if not isinstance(self.jobs, int) or self.jobs < 1:
-            raise ConfigError(f"jobs: expected an integer ≥ 1, got {self.jobs!r}")
-        if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
-            raise ConfigError(f"limit: expected an integer ≥ 1 or none, got {self.limit!r}")
-        if not isinstance(self.device, str) or not (self.device == "cpu" or self.device.startswith("cuda")):
-            raise ConfigError(f"device: expected 'cpu' or 'cuda[:N]', got {self.device!r}")
-        if self.device.startswith("cuda"):
-            import torch
-
-            if not torch.cuda.is_available():
-                raise ConfigError(f"device: {self.device!r} requested but torch.cuda.is_available() is False")
-        for name, path in self.checkpoints.items():
-            if not Path(path).is_file():
-                raise ConfigError(f"checkpoint for {name!r}: no such file {path}")
-        for d in (self.fuser_args or {}):
+        _check_metrics_names(self)
+        _check_positive("jobs", self.jobs)
+        _check_positive("limit", self.limit, allow_none=True)
+        _check_positive("profile_runs", self.profile_runs, minimum=2)
+        _check_device(self.device)
+        _check_checkpoints(self.checkpoints)
+        for d in self.fuser_args:
             if d != "*" and d not in self.fusers:
                 raise ConfigError(f"fuser_args: {d!r} is not among the fusers of this run {self.fusers}")
+        for d in self.checkpoints:
+            if d not in self.fusers:
+                raise ConfigError(f"checkpoints: {d!r} is not among the fusers of this run {self.fusers}")
         return self
 
     def kwargs_for(self, token: str) -> dict[str, Any]:
-        kw = dict(self.fuser_args.get("*", {}))
-        kw.update(self.fuser_args.get(token, {}))
-        if token in self.checkpoints:
-            kw["checkpoint"] = self.checkpoints[token]
-        return kw
-
-    # ------------------------------------------------------------------ (de)serialisation
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return fuser_kwargs(self.fuser_args, self.checkpoints, token)
 
     def resolved_run_id(self) -> str:
         """The run id; by default a hash of what determines the results, so a rerun resumes in place."""
@@ -118,35 +232,148 @@ class RunConfig:
         digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:10]
         return f"run-{digest}"
 
-    @classmethod
-    def from_file(cls, path: str | Path) -> "RunConfig":
-        """Load a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file whose keys are the field names."""
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path}: no such file")
-        text = path.read_text()
-        if path.suffix == ".toml":
-            import tomllib
 
-            data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
+# ------------------------------------------------------------------------------ profile
+def _parse_size(value: Any, cfg: Any) -> tuple[int, int]:
+    from .profiling import parse_size
 
-            data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"config file {path}: expected .yaml, .yml or .toml, got {path.suffix!r}")
-        if not isinstance(data, dict):
-            raise ConfigError(f"config file {path}: expected a mapping of field names, got {type(data).__name__}")
-        return cls.from_dict(data, origin=str(path))
+    try:
+        return parse_size(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"size: {exc}") from None
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], origin: str = "config") -> "RunConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = [k for k in data if k.replace("-", "_") not in names]
-        if unknown:
-            import difflib
 
-            hints = [f"{u!r} (did you mean {difflib.get_close_matches(u.replace('-', '_'), names, 1)[0]!r}?)"
-                     if difflib.get_close_matches(u.replace('-', '_'), names, 1) else repr(u) for u in unknown]
-            raise ConfigError(f"{origin}: unknown field(s) {', '.join(hints)}; known: {sorted(names)}")
-        return cls(**{k.replace("-", "_"): v for k, v in data.items()})
+@dataclass
+class ProfileConfig(ConfigBase):
+    """``profile``: parameters, FLOPs, latency and peak memory of registered fusers."""
+
+    fusers: list[str] | None = None
+    size: tuple[int, int] = field(default=(640, 480), metadata={"parse": _parse_size})   # (W, H)
+    device: str = "cpu"
+    runs: int = 10
+    warmup: int = 2
+    fuser_args: dict[str, dict[str, Any]] = _fuser_args_field()
+    checkpoints: dict[str, str] = _checkpoints_field()
+    flops: bool = True
+    in_process: bool = False    # measure in this process (CPU peak memory then includes everything loaded)
+
+    def validate(self) -> "ProfileConfig":
+        import models
+
+        from .fusers import load_entry_point_fusers
+
+        self.coerce()
+        if not self.fusers:
+            raise ConfigError("fusers: expected at least one registered fuser name, got none")
+        load_entry_point_fusers()
+        for name in self.fusers:
+            models.fuser_spec(name)           # did-you-mean before any work
+        _check_positive("runs", self.runs, minimum=2)
+        _check_positive("warmup", self.warmup, minimum=0)
+        _check_device(self.device)
+        _check_checkpoints(self.checkpoints)
+        for d in list(self.fuser_args) + list(self.checkpoints):
+            if d != "*" and d not in self.fusers:
+                raise ConfigError(f"{d!r} (fuser_args/checkpoints) is not among the fusers {self.fusers}")
+        return self
+
+    def kwargs_for(self, name: str) -> dict[str, Any]:
+        return fuser_kwargs(self.fuser_args, self.checkpoints, name)
+
+
+# ------------------------------------------------------------------------------ report, validate, ls
+@dataclass
+class ReportConfig(ConfigBase):
+    """``report``: regenerate the leaderboard from result folders, or check a committed one."""
+
+    runs: list[str] | None = None             # None: every finished run under `out`, oldest first
+    out: str = "results"
+    leaderboard: str = "leaderboard.md"
+    check: str | None = None                  # compare this file's quality tables instead of writing
+
+    def validate(self) -> "ReportConfig":
+        self.coerce()
+        return self
+
+
+@dataclass
+class ValidateConfig(ConfigBase):
+    """``validate``: which datasets are below a data root, pair counts, unpaired/unreadable files."""
+
+    data_root: str = field(default_factory=default_data_root)
+    datasets: list[str] | None = None         # None: every registered dataset
+    decode: bool = True                       # False: read image headers only (faster)
+
+    def validate(self) -> "ValidateConfig":
+        from .datasets import get_dataset
+
+        self.coerce()
+        for d in self.datasets or []:
+            get_dataset(d)
+        return self
+
+
+@dataclass
+class LsConfig(ConfigBase):
+    """``ls``: what is registered (all four sections when none is asked for)."""
+
+    datasets: bool = False
+    fusers: bool = False
+    metrics: bool = False
+    conventions: bool = False
+    verbose: bool = False
+
+    def validate(self) -> "LsConfig":
+        self.coerce()
+        return self
+
+
+# ------------------------------------------------------------------------------ train
+@dataclass
+class TrainJobConfig(ConfigBase):
+    """``train``: train a registered trainable fuser on a dataset.
+
+    ``trainer_args`` are fields of the trainer's own config dataclass (``models.training.TrainConfig``
+    and the model's subclass: ``epochs``, ``batch_size``, ``crop``, ``lr``, ...), coerced to their types.
+    """
+
+    fuser: str = ""
+    dataset: str = ""
+    out: str = ""
+    data_root: str = field(default_factory=default_data_root)
+    resume: bool = False
+    device: str | None = None                 # None: cuda when available (under torchrun cuda:LOCAL_RANK)
+    limit: int | None = None
+    progress: bool | None = field(default=None, metadata={"parse": parse_progress})
+    trainer_args: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> "TrainJobConfig":
+        import dataclasses
+        import typing
+
+        import models
+
+        from .datasets import get_dataset
+
+        self.coerce()
+        for name in ("fuser", "dataset", "out"):
+            if not getattr(self, name):
+                raise ConfigError(f"{name}: required, got nothing")
+        config_cls = models.trainer_class(self.fuser).config_class   # UnknownNameError with suggestion
+        get_dataset(self.dataset)
+        _check_positive("limit", self.limit, allow_none=True)
+        if self.device is not None:
+            _check_device(self.device)
+        hints = typing.get_type_hints(config_cls)
+        known = {f.name for f in dataclasses.fields(config_cls)}
+        for key, value in list(self.trainer_args.items()):
+            if key not in known:
+                raise ConfigError(f"trainer_args: {self.fuser} has no option {key!r}; known: {sorted(known)}")
+            self.trainer_args[key] = coerce(value, hints[key], key)
+        return self
+
+    def trainer_config(self):
+        """The trainer's config dataclass with ``trainer_args`` applied (call :meth:`validate` first)."""
+        import models
+
+        return models.trainer_class(self.fuser).config_class(**self.trainer_args)

@@ -24,10 +24,44 @@ import numpy as np
 import models
 from models.base import Fuser
 
-from .io import IMAGE_EXTENSIONS, read_image, sha256_file
+from ivif_toolbox import sha256_file
+
+from .errors import ConfigError, InputError
+from .io import IMAGE_EXTENSIONS, read_image
+from .plugins import PluginGroup
 
 ENTRY_POINT_GROUP = "benchmark.fusers"
-_loaded_entry_points = False
+
+
+class PluginError(InputError):
+    """A plug-in fuser given as ``module:Class`` could not be imported or built; the message says why."""
+
+
+class FuserTokenError(InputError):
+    """A ``--fusers`` token that is neither a registered name, a folder spec nor a plug-in path."""
+
+
+def register_plugin_fuser(name: str, cls: type) -> None:
+    """Register a plug-in's :class:`models.Fuser` subclass under ``name`` (tagged ``plugin``; the
+    description is the first line of its docstring, the reference its ``reference`` attribute)."""
+    if not (inspect.isclass(cls) and issubclass(cls, Fuser)):
+        raise TypeError(f"expected a models.Fuser subclass, got {cls!r}")
+    models.register_fuser(name, description=(cls.__doc__ or "").strip().split("\n")[0],
+                          reference=getattr(cls, "reference", ""), tags=("plugin",))(cls)
+
+
+def _register_entry_point(ep, obj) -> None:
+    """A ``benchmark.fusers`` entry point: a module (its import registered its fusers) or a Fuser subclass."""
+    if inspect.ismodule(obj):
+        return
+    if not (inspect.isclass(obj) and issubclass(obj, Fuser)):
+        raise TypeError(f"expected a module or a models.Fuser subclass, got {obj!r}")
+    if ep.name not in models.FUSERS:
+        register_plugin_fuser(ep.name, obj)
+
+
+#: the fusers of installed packages (``[project.entry-points."benchmark.fusers"]``)
+FUSER_PLUGINS = PluginGroup(ENTRY_POINT_GROUP, _register_entry_point)
 
 
 def load_entry_point_fusers() -> list[str]:
@@ -35,35 +69,10 @@ def load_entry_point_fusers() -> list[str]:
 
     An entry point may name a module (importing it registers its fusers with
     :func:`models.register_fuser`) or a :class:`models.Fuser` subclass, which is registered under the
-    entry point's name. Returns the names of the entry points loaded.
+    entry point's name. A broken one is reported (:class:`~benchmark.plugins.PluginWarning`) and
+    skipped. Returns the names of the entry points loaded.
     """
-    global _loaded_entry_points
-    from importlib.metadata import entry_points
-
-    loaded = []
-    if _loaded_entry_points:
-        return loaded
-    _loaded_entry_points = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plug-in must not hide the others, but is reported
-            raise PluginError(f"entry point {ep.name!r} ({ep.value}) of group {ENTRY_POINT_GROUP!r} failed "
-                              f"to import: {type(exc).__name__}: {exc}") from exc
-        if inspect.isclass(obj) and issubclass(obj, Fuser) and ep.name not in models.FUSERS:
-            models.register_fuser(ep.name, description=(obj.__doc__ or "").strip().split("\n")[0],
-                                  reference=getattr(obj, "reference", ""),
-                                  framework=getattr(obj, "framework", "plug-in"), tags=("plugin",))(obj)
-        loaded.append(ep.name)
-    return loaded
-
-
-class PluginError(ValueError):
-    """A plug-in fuser could not be imported or built; the message says which and why."""
-
-
-class FuserTokenError(ValueError):
-    """A ``--fusers`` token that is neither a registered name, a folder spec nor a plug-in path."""
+    return FUSER_PLUGINS.load()
 
 
 @dataclass
@@ -95,10 +104,6 @@ _FOLDER_RE = re.compile(r"^folder:(?P<name>[^=]+)=(?P<path>.+)$")
 _PLUGIN_RE = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<cls>[A-Za-z_]\w*)$")
 
 
-def is_known_token(token: str) -> bool:
-    return token in models.FUSERS or bool(_FOLDER_RE.match(token)) or bool(_PLUGIN_RE.match(token))
-
-
 def check_token(token: str) -> None:
     """Raise :class:`models.UnknownNameError` (with a suggestion) for an unknown plain name."""
     if _FOLDER_RE.match(token) or _PLUGIN_RE.match(token):
@@ -127,21 +132,24 @@ def build_fuser_entry(token: str, *, kwargs: dict[str, Any] | None = None, devic
             raise PluginError(f"--fusers {token}: expected a subclass of models.Fuser, got {cls!r}")
         try:
             fuser = cls(**kwargs)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise PluginError(f"--fusers {token}: cannot build {cls.__name__} with {kwargs}: {exc}") from None
         fuser.name = getattr(cls, "name", None) if getattr(cls, "name", "fuser") != "fuser" else cls.__name__
         fuser.init_kwargs = kwargs
         _move(fuser, device)
         return FuserEntry(name=fuser.name, token=token, fuser=fuser, kwargs=kwargs)
     spec = models.fuser_spec(token)
-    accepted = _accepted_kwargs(spec.factory)
+    accepted = _accepted_kwargs(spec.load())
     if "device" in accepted and "device" not in kwargs:
         kwargs["device"] = device
     unknown = [k for k in kwargs if accepted is not None and k not in accepted]
     if unknown:
         raise FuserTokenError(f"fuser {token!r} does not take {unknown}; it accepts {sorted(accepted)}")
-    fuser = models.create_fuser(token, **kwargs)
-    if "device" not in accepted:
+    try:
+        fuser = models.create_fuser(token, **kwargs)
+    except (TypeError, ValueError) as exc:   # a bad keyword value: the fuser's own message says which
+        raise ConfigError(f"fuser {token!r} with {kwargs}: {exc}") from None
+    if accepted is None or "device" not in accepted:
         _move(fuser, device)
     return FuserEntry(name=spec.name, token=token, fuser=fuser, kwargs=kwargs)
 
@@ -159,30 +167,6 @@ def _accepted_kwargs(factory) -> set[str] | None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return None
     return {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-
-
-def parse_fuser_args(items: list[str] | None) -> dict[str, dict[str, Any]]:
-    """``--fuser-arg key=value`` (all fusers) or ``--fuser-arg fuser.key=value`` (one fuser).
-
-    Values are parsed as YAML scalars (``3``, ``0.5``, ``true``, ``[1, 2]``), else kept as strings.
-    Returns {fuser name or "*": {key: value}}.
-    """
-    import yaml
-
-    out: dict[str, dict[str, Any]] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--fuser-arg {item!r}: expected key=value or fuser.key=value")
-        key, raw = item.split("=", 1)
-        target = "*"
-        if "." in key:
-            target, key = key.rsplit(".", 1)
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            value = raw
-        out.setdefault(target, {})[key] = value
-    return out
 
 
 # ------------------------------------------------------------------------- result folders

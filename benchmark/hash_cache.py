@@ -27,6 +27,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+from ivif_toolbox import atomic_write_text, sha256_file
+
 #: On-disk format of the cache file; a file of another format is ignored (with a warning).
 CACHE_FORMAT = 1
 
@@ -70,11 +72,8 @@ class FileHashCache:
                  hasher: Hasher | None = None, racy_window_s: float = 2.0):
         if racy_window_s < 0:
             raise ValueError(f"FileHashCache: racy_window_s must be >= 0 seconds, got {racy_window_s!r}")
-        if writer is None or hasher is None:
-            from .io import atomic_write_text, sha256_file
-
-            writer = writer or atomic_write_text
-            hasher = hasher or sha256_file
+        writer = writer or atomic_write_text
+        hasher = hasher or sha256_file
         self.store = Path(store) if store is not None else None
         self._writer = writer
         self._hasher = hasher

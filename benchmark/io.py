@@ -1,16 +1,11 @@
-"""File I/O with clear errors and atomic writes (temporary file + rename)."""
+"""Image file I/O with clear errors; images are written through the project's atomic writer."""
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from models.base import sha256_file  # noqa: F401  (one home for file hashing)
+from ivif_toolbox import atomic_write_bytes
 
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -59,29 +54,6 @@ def is_grey(image: np.ndarray) -> bool:
     return bool(np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2]))
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    _atomic_write_bytes(Path(path), text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
-
-
 def write_png(path: str | Path, image: np.ndarray) -> None:
     """Write a uint8 H×W or H×W×3 array as lossless PNG, atomically."""
     import io as _io
@@ -92,8 +64,4 @@ def write_png(path: str | Path, image: np.ndarray) -> None:
         raise ValueError(f"write_png({path}): expected uint8, got {image.dtype}")
     buf = _io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
-    _atomic_write_bytes(Path(path), buf.getvalue())
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    atomic_write_bytes(path, buf.getvalue())

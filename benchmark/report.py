@@ -1,9 +1,11 @@
 """``leaderboard.md``, generated from result files and never edited by hand.
 
-Layout of the papers' comparison tables (``specs/datasets.md`` §6): one block per dataset, rows =
-fusers, columns = metrics in the papers' order with ↑/↓ read from the metric registry, best in
-bold and second underlined (ties share the mark), a caption with convention, pair count and
-whether the split is complete. Everything that depends on the machine or the moment (fusion time,
+The layout of the papers' comparison tables: one block per dataset and convention, rows = fusers,
+columns = metrics, best in bold and second underlined (ties share the mark), a caption with the
+convention, the pair count and whether the split is complete. Everything is read from what each run
+recorded in its ``summary.json`` (provenance), never from the live registries: metric names, order,
+↑/↓ direction, units and versions from its ``metric_info``; measured times with the hardware each
+latency was measured on. Everything that depends on the machine or the moment (fusion time,
 efficiency measurements, plot links, commit) sits between ``MEASURED_BEGIN`` / ``MEASURED_END``
 markers, so CI can check that the committed quality tables are exactly what it regenerates.
 """
@@ -16,7 +18,9 @@ from typing import Any, Iterable
 
 from tabulate import tabulate
 
-from .io import atomic_write_text
+from ivif_toolbox import atomic_write_text, direction_arrow
+
+from .hardware import hardware_summary
 from .results import load_summary
 
 MEASURED_BEGIN = "<!-- measured:begin (machine-dependent; excluded from the CI staleness check) -->"
@@ -55,47 +59,90 @@ def _mark(text: str, mark: str | None) -> str:
     return text
 
 
+def merge_orders(sequences: Iterable[list[str]]) -> list[str]:
+    """One order consistent with every sequence where they agree (each run lists its metrics in the
+    order it recorded); where they disagree, the earlier sequence wins."""
+    seqs = [list(s) for s in sequences if s]
+    out: list[str] = []
+    while seqs:
+        for seq in seqs:
+            head = seq[0]
+            if not any(head in other[1:] for other in seqs):
+                break
+        else:
+            head = seqs[0][0]
+        out.append(head)
+        seqs = [[x for x in seq if x != head] for seq in seqs]
+        seqs = [s for s in seqs if s]
+    return out
+
+
 def merge_summaries(summaries: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Combine run summaries; a later run replaces an earlier one's (dataset, fuser, convention) rows."""
-    merged: dict[str, Any] = {"datasets": {}, "fusers": {}, "rows": {}, "latency": {}, "metric_info": {},
-                              "failures": [], "missing": [], "unmatched": [], "efficiency": [], "plots": {},
-                              "runs": [], "convention_of": {}}
+    merged: dict[str, Any] = {"datasets": {}, "fusers": {}, "rows": {}, "row_run": {}, "latency": {},
+                              "metric_info": {}, "metric_order": {}, "run_metric_info": {}, "failures": [],
+                              "missing": [], "unmatched": [], "efficiency": [], "plots": {}, "runs": [],
+                              "convention_of": {}}
+    orders: dict[str, list[list[str]]] = {}
     for s in summaries:
-        conv = s["convention"]
-        merged["runs"].append({"run_id": s["run_id"], "created": s["created"], "git": s.get("git", {}),
+        conv, run_id = s["convention"], s["run_id"]
+        merged["runs"].append({"run_id": run_id, "created": s["created"], "git": s.get("git", {}),
                                "device": s.get("device"), "hardware": s.get("hardware", {})})
         for ds, meta in s["datasets"].items():
             merged["datasets"][(ds, conv)] = meta
         merged["fusers"].update(s["fusers"])
+        orders.setdefault(conv, []).append(list(s["metric_info"]))
+        merged["run_metric_info"][run_id] = s["metric_info"]
         for m, info in s["metric_info"].items():
             merged["metric_info"][(m, conv)] = info
         for row in s["summary"]:
-            merged["rows"][(row["dataset"], conv, row["fuser"], row["metric"])] = row
+            key = (row["dataset"], conv, row["fuser"], row["metric"])
+            merged["rows"][key] = row
+            merged["row_run"][key] = run_id
         for row in s["latency"]:
-            merged["latency"][(row["dataset"], row["fuser"])] = row
+            merged["latency"][(row["dataset"], row["fuser"])] = {**row, "run_device": s.get("device")}
         for key in ("failures", "missing", "unmatched"):
             merged[key].extend({**r, "convention": conv} for r in s.get(key, []))
         merged["efficiency"].extend(s.get("efficiency", []))
         for ds, plots in (s.get("plots") or {}).items():
             merged["plots"][ds] = plots
+    merged["metric_order"] = {conv: merge_orders(seqs) for conv, seqs in orders.items()}
     return merged
 
 
-def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
-    import metrics
+def _version_note(merged: dict[str, Any], ds: str, conv: str, keys: list[str]) -> list[str]:
+    """A warning when the rows of one table were computed with different versions of a metric."""
+    notes = []
+    for m in keys:
+        versions: dict[str, list[str]] = {}
+        for key, run_id in merged["row_run"].items():
+            if key[0] == ds and key[1] == conv and key[3] == m:
+                v = str(merged["run_metric_info"][run_id].get(m, {}).get("version", "?"))
+                if run_id not in versions.setdefault(v, []):
+                    versions[v].append(run_id)
+        if len(versions) > 1:
+            name = merged["metric_info"][(m, conv)]["display_name"]
+            notes.append(f"{name} " + ", ".join(f"v{v} ({', '.join(r)})" for v, r in versions.items()))
+    if not notes:
+        return []
+    return [f"**Metric versions differ between the merged runs** ({'; '.join(notes)}): rows computed with "
+            f"different versions are not comparable; rerun the older ones.", ""]
 
+
+def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
     meta = merged["datasets"][(ds, conv)]
-    keys = [m for m in metrics.METRICS if any(k[0] == ds and k[1] == conv and k[3] == m for k in merged["rows"])]
+    present = {k[3] for k in merged["rows"] if k[0] == ds and k[1] == conv}
+    keys = [m for m in merged["metric_order"][conv] if m in present]
+    info = {m: merged["metric_info"][(m, conv)] for m in keys}
     fusers = []
     for (d, c, f, _m) in merged["rows"]:
         if d == ds and c == conv and f not in fusers:
             fusers.append(f)
-    header = ["Method"] + [f"{metrics.METRICS[m].display_name} {'↑' if metrics.METRICS[m].higher_is_better else '↓'}"
-                           for m in keys]
+    header = ["Method"] + [f"{info[m]['display_name']} {direction_arrow(info[m]['higher_is_better'])}" for m in keys]
     marks = {}
     for m in keys:
         vals = {f: merged["rows"].get((ds, conv, f, m), {}).get("mean") for f in fusers}
-        marks[m] = rank_marks(vals, metrics.METRICS[m].higher_is_better)
+        marks[m] = rank_marks(vals, info[m]["higher_is_better"])
     table = []
     for f in fusers:
         row = [f]
@@ -105,9 +152,8 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
         table.append(row)
     units = []
     for m in keys:
-        info = merged["metric_info"].get((m, conv), {})
-        if info.get("effective_source") and info["effective_source"] != conv:
-            units.append(f"{metrics.METRICS[m].display_name} from `{info['effective_source']}`")
+        if info[m].get("effective_source") and info[m]["effective_source"] != conv:
+            units.append(f"{info[m]['display_name']} from `{info[m]['effective_source']}`")
     mi = merged["metric_info"].get(("MI", conv))
     split = (f"complete official split {meta['split']} ({meta['official_count']} pairs)" if meta["complete"]
              else f"**subset**: {meta['pairs']} of the {meta['official_count']} pairs of the official split "
@@ -118,6 +164,7 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
                + ". Mean over pairs; best in **bold**, second <u>underlined</u>; — = undefined for these images.*")
     lines = [f"## {meta['title']} — `{conv}`", "", caption, "",
              tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]
+    lines += _version_note(merged, ds, conv, keys)
     fails = [r for r in merged["failures"] if r["dataset"] == ds and r["convention"] == conv]
     missing = [r for r in merged["missing"] if r["dataset"] == ds and r["convention"] == conv]
     if fails:
@@ -127,7 +174,7 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
         by_fuser: dict[str, list[str]] = {}
         for r in missing:
             by_fuser.setdefault(r["fuser"], []).append(r["pair"])
-        lines += [f"Pairs without a fused image in a result folder: "
+        lines += ["Pairs without a fused image in a result folder: "
                   + "; ".join(f"{f}: {len(p)} ({', '.join(p[:8])}{' …' if len(p) > 8 else ''})"
                               for f, p in by_fuser.items()), ""]
     return lines
@@ -147,6 +194,22 @@ def _fuser_legend(merged: dict[str, Any], names: list[str]) -> list[str]:
                      tablefmt="github", disable_numparse=True), ""]
 
 
+def _hardware_labels(merged: dict[str, Any]) -> tuple[list[str], dict[tuple[str, str], list[int]]]:
+    """The distinct hardware the latencies were measured on (caption lines) and, per latency row,
+    the indices of its hardware."""
+    labels: list[str] = []
+    of_row: dict[tuple[str, str], list[int]] = {}
+    for key, row in merged["latency"].items():
+        device = row.get("device") or row.get("run_device") or "cpu"
+        for hw in row.get("hardware") or [None]:
+            label = (hardware_summary(hw, device) if hw else
+                     "unknown hardware (pairs cached before the hardware was recorded with each latency)")
+            if label not in labels:
+                labels.append(label)
+            of_row.setdefault(key, []).append(labels.index(label))
+    return labels, of_row
+
+
 def _measured_block(merged: dict[str, Any], leaderboard_path: Path) -> list[str]:
     lines = [MEASURED_BEGIN, "", "## Measured fusion time", ""]
     datasets = []
@@ -158,14 +221,23 @@ def _measured_block(merged: dict[str, Any], leaderboard_path: Path) -> list[str]
         if f not in fusers:
             fusers.append(f)
     if fusers:
-        rows = [[f] + [(f"{r['mean_s']:.4f} ± {r['std_s']:.4f}" if (r := merged["latency"].get((ds, f))) else "—")
-                       for ds in datasets] for f in fusers]
-        devs = sorted({r.get("device") or "cpu" for r in merged["runs"]})
-        hw = merged["runs"][-1].get("hardware", {}) if merged["runs"] else {}
+        labels, of_row = _hardware_labels(merged)
+        several = len(labels) > 1
+
+        def cell(ds: str, f: str) -> str:
+            r = merged["latency"].get((ds, f))
+            if not r:
+                return "—"
+            mark = f" [{', '.join(str(i + 1) for i in of_row[(ds, f)])}]" if several else ""
+            return f"{r['mean_s']:.4f} ± {r['std_s']:.4f}{mark}"
+
+        rows = [[f] + [cell(ds, f) for ds in datasets] for f in fusers]
+        where = (f"Measured on {labels[0]}" if not several else
+                 "Measured on: " + "; ".join(f"[{i + 1}] {label}" for i, label in enumerate(labels)))
         lines += [f"*Seconds per pair (mean ± std over the pairs), fusion only: `fuser.run` including its padding; "
                   f"image I/O and colour conversion excluded; first call not excluded (see the efficiency table for "
-                  f"warmed-up timings). Device: {', '.join(devs)}; CPU: {hw.get('cpu', '?')}"
-                  + (f"; GPU: {hw['gpu']}" if hw.get("gpu") else "") + ".*", "",
+                  f"warmed-up timings); a cached pair keeps the latency and hardware of its first fusion. "
+                  f"{where}.*", "",
                   tabulate(rows, headers=["Method"] + [merged["datasets"][next(k for k in merged["datasets"] if k[0] == d)]["title"]
                                                        for d in datasets], tablefmt="github", disable_numparse=True), ""]
     if merged["efficiency"]:
@@ -186,6 +258,10 @@ def _measured_block(merged: dict[str, Any], leaderboard_path: Path) -> list[str]
         lines += ["*Generated from " + ", ".join(
             f"`{r['run_id']}` ({r['created']}, commit {str((r.get('git') or {}).get('commit'))[:10]}"
             f"{'+dirty' if (r.get('git') or {}).get('dirty') else ''})" for r in runs) + ".*", ""]
+        for conv, order in merged["metric_order"].items():
+            versions = [f"{merged['metric_info'][(m, conv)]['display_name']} "
+                        f"v{merged['metric_info'][(m, conv)].get('version', '?')}" for m in order]
+            lines += [f"*Metric versions (`{conv}`, as recorded by the latest run): {', '.join(versions)}.*", ""]
     lines += [MEASURED_END]
     return lines
 

@@ -1,7 +1,7 @@
 """Efficiency figures reported by the authors of DMNet and RED, as data with their source.
 
-These are the papers' own numbers, transcribed in ``specs/paper_tables.md`` (shared reference
-material), shown in a separate block titled "reported by the authors" and never mixed with the
+These are the papers' own numbers, transcribed from the papers' tables and text (sources below),
+shown in a separate block titled "reported by the authors" and never mixed with the
 rows this harness measures (:mod:`benchmark.profiling`): they were taken on other hardware,
 under protocols the papers do not state (precision, batch size, synchronisation, what is timed).
 
@@ -20,7 +20,7 @@ from typing import Sequence
 
 __all__ = ["PROVENANCE", "REPORTED", "ReportedFigure", "render_reported_block", "reported_figures"]
 
-#: provenance line that travels with the figures (see ``specs/paper_tables.md``)
+#: provenance line that travels with the figures
 PROVENANCE = ("Transcribed from the DMNet paper (\"DMNet: A Dense Multiscale Feature Extraction Network With "
               "Two-Stage Training for Infrared-Visible Image Fusion\", IEEE IoT Journal 2025) and the RED paper "
               "(\"Reversible Efficient Diffusion for Image Fusion\", Xu, Cao, Li, Hu, Zhu, arXiv 2601.20260). "

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
-import platform
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -12,7 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from .io import atomic_write_json, atomic_write_text
+from ivif_toolbox import atomic_write_json, atomic_write_text
+
+from .hardware import hardware_info
 
 PER_IMAGE_COLUMNS = ["dataset", "fuser", "pair", "metric", "convention", "value", "units", "effective_source",
                      "version", "error"]
@@ -43,23 +43,6 @@ def git_commit() -> dict[str, Any]:
     if sha.returncode != 0:
         return {"commit": None, "dirty": None}
     return {"commit": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
-
-
-def hardware() -> dict[str, Any]:
-    from .profiling import cpu_model
-
-    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
-                            "cpu_count": os.cpu_count(), "cpu": cpu_model()}
-    try:
-        import torch
-
-        info["torch_threads"] = torch.get_num_threads()
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-            info["cuda"] = torch.version.cuda
-    except ImportError:
-        pass
-    return info
 
 
 def per_image_frame(outcome) -> pd.DataFrame:
@@ -93,16 +76,23 @@ def summary_frame(per_image: pd.DataFrame, outcome) -> pd.DataFrame:
 
 
 def latency_rows(outcome) -> list[dict[str, Any]]:
+    """Fusion latency per dataset × fuser: mean ± sample std over the pairs, with the hardware each
+    latency was measured on (``hardware``: the distinct descriptions, None for a pair cached before
+    hardware was recorded)."""
     out = []
-    groups: dict[tuple[str, str], list[float]] = {}
+    groups: dict[tuple[str, str], list] = {}
     for o in outcome.outcomes:
         if o.status == "ok" and o.latency_s is not None:
-            groups.setdefault((o.dataset, o.fuser), []).append(o.latency_s)
-    for (ds, fu), vals in groups.items():
-        s = pd.Series(vals)
+            groups.setdefault((o.dataset, o.fuser), []).append(o)
+    for (ds, fu), pairs in groups.items():
+        s = pd.Series([o.latency_s for o in pairs])
+        hardware: list[dict[str, Any] | None] = []
+        for o in pairs:
+            if o.hardware not in hardware:
+                hardware.append(o.hardware)
         out.append({"dataset": ds, "fuser": fu, "mean_s": float(s.mean()),
-                    "std_s": float(s.std(ddof=1)) if len(vals) > 1 else 0.0, "count": len(vals),
-                    "device": outcome.config.device,
+                    "std_s": float(s.std(ddof=1)) if len(pairs) > 1 else 0.0, "count": len(pairs),
+                    "device": outcome.config.device, "hardware": hardware,
                     "note": "fusion only (fuser.run incl. padding); I/O and colour conversion excluded; "
                             "cached pairs keep the latency measured when they were fused"})
     return out
@@ -118,27 +108,34 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def write_run_results(outcome) -> dict[str, Path]:
-    """Write every result file of ``outcome`` into its run directory (atomically) and return the paths."""
+def run_metric_info(cfg) -> dict[str, dict[str, Any]]:
+    """What the run records of each of its metrics (display name, direction, units, version, effective
+    source), in the papers' order: the reports and figures render this, not the live registry."""
     import metrics
 
+    out = {}
+    for m, info in metrics.METRICS.items():
+        if m in cfg.metrics:
+            out[m] = {"display_name": info.display_name, "higher_is_better": info.higher_is_better,
+                      **metrics.provenance(m, cfg.convention)}
+    return out
+
+
+def write_run_results(outcome) -> dict[str, Path]:
+    """Write every result file of ``outcome`` into its run directory (atomically) and return the paths."""
     run_dir: Path = outcome.run_dir
     cfg = outcome.config
     per_image = per_image_frame(outcome)
     summary = summary_frame(per_image, outcome)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    provenance = {"created": created, "versions": package_versions(), "git": git_commit(), "hardware": hardware(),
-                  "argv": sys.argv}
+    provenance = {"created": created, "versions": package_versions(), "git": git_commit(),
+                  "hardware": hardware_info(cfg.device), "argv": sys.argv}
     paths = {"config": run_dir / "config.json", "per_image": run_dir / "per_image.csv",
              "summary_csv": run_dir / "summary.csv", "summary_json": run_dir / "summary.json"}
     atomic_write_json(paths["config"], {"config": cfg.to_dict(), "run_id": run_dir.name, **provenance})
     atomic_write_text(paths["per_image"], per_image.to_csv(index=False))
     atomic_write_text(paths["summary_csv"], summary.to_csv(index=False))
-    metric_info = {}
-    for m in cfg.metrics:
-        info = metrics.METRICS[m]
-        metric_info[m] = {"display_name": info.display_name, "higher_is_better": info.higher_is_better,
-                          **metrics.provenance(m, cfg.convention)}
+    metric_info = run_metric_info(cfg)
     doc = {
         "run_id": run_dir.name, "created": created, "convention": cfg.convention, "metrics": cfg.metrics,
         "metric_info": metric_info, "datasets": outcome.datasets, "fusers": outcome.fusers,
@@ -148,7 +145,7 @@ def write_run_results(outcome) -> dict[str, Path]:
         "missing": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
                     for o in outcome.missing],
         "unmatched": [{"dataset": d, "fuser": f, "files": files} for (d, f), files in outcome.unmatched.items()],
-        "efficiency": outcome.efficiency, "plots": getattr(outcome, "plots", {}),
+        "efficiency": outcome.efficiency, "plots": outcome.plots,
         "device": cfg.device, "hardware": provenance["hardware"], "git": provenance["git"],
     }
     atomic_write_json(paths["summary_json"], _clean(doc))
@@ -156,9 +153,15 @@ def write_run_results(outcome) -> dict[str, Path]:
 
 
 def load_summary(run_dir: str | Path) -> dict[str, Any]:
-    path = Path(run_dir) / "summary.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no summary.json (is {run_dir} a finished run directory?)")
+    """The ``summary.json`` of a finished run folder (ConfigError when there is none or it is unreadable)."""
     import json
 
-    return json.loads(path.read_text())
+    from .errors import ConfigError
+
+    path = Path(run_dir) / "summary.json"
+    if not path.is_file():
+        raise ConfigError(f"runs: {path}: no summary.json (is {run_dir} a finished run directory?)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"runs: {path}: not valid JSON ({exc})") from None

@@ -164,7 +164,7 @@ def manifest_pair_names(split: str) -> tuple[str, ...]:
     Raises ``UnknownNameError`` (a ``KeyError``/``ValueError`` with a "did you mean") when no manifest
     is shipped for ``split``.
     """
-    from models.registry import UnknownNameError
+    from ivif_toolbox import UnknownNameError
 
     manifest = load_manifest(split)
     if manifest is None:

@@ -12,34 +12,36 @@ as (B, 1, crop, crop) float32. Under ``torchrun`` the pairs are sharded by rank.
 from __future__ import annotations
 
 import argparse
-import zlib
 import dataclasses
 import sys
 import typing
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
+from .config import TrainJobConfig
+from .errors import ConfigError, UsageError
+
 
 def _add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--flag`` per field of the trainer's config dataclass; values stay strings here and are
+    coerced to the field types by :meth:`TrainJobConfig.validate` (as a config file's would be)."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         help_ = f.metadata.get("help", "")
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        typ = hints.get(f.name, str)
-        if typ is bool:
+        if hints.get(f.name, str) is bool:
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
                                 help=f"{help_} (default {default})")
-            continue
-        origin = typing.get_origin(typ)
-        if origin in (typing.Union, getattr(__import__("types"), "UnionType", ())):
-            args = [a for a in typing.get_args(typ) if a is not type(None)]
-            typ = args[0] if args else str
-        conv = typ if typ in (int, float, str) else str
-        parser.add_argument(flag, dest=f.name, type=conv, default=None, help=f"{help_} (default {default})")
+        else:
+            parser.add_argument(flag, dest=f.name, default=None, help=f"{help_} (default {default})")
+
+
+_JOB_OPTIONS = ("dataset", "data_root", "out", "resume", "device", "limit")
 
 
 def build_train_parser(name: str, config_cls: type) -> argparse.ArgumentParser:
@@ -48,13 +50,28 @@ def build_train_parser(name: str, config_cls: type) -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, help="dataset name (python -m benchmark ls --datasets)")
     p.add_argument("--data-root", help="folder holding the datasets (default: $FUSION_DATA, else ./data)")
     p.add_argument("--out", required=True, help="output folder (checkpoints, losses.csv, weights)")
-    p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--resume", action="store_true", default=None, help="continue the run saved in --out")
     p.add_argument("--device", default=None, help="cpu or cuda[:N] (default: cuda when available; under "
                                                    "torchrun cuda:LOCAL_RANK)")
-    p.add_argument("--limit", type=int, help="use only the first N pairs")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--limit", help="use only the first N pairs")
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
     _add_dataclass_flags(p, config_cls)
     return p
+
+
+def parse_train_args(argv: list[str]) -> TrainJobConfig:
+    """``NAME [options]`` of ``python -m benchmark train`` as a :class:`TrainJobConfig`."""
+    import models
+
+    if not argv or argv[0].startswith("-"):
+        names = ", ".join(models.TRAINERS.names()) or "none registered"
+        raise UsageError(f"usage: python -m benchmark train NAME [options]; trainable fusers: {names}")
+    name, rest = argv[0], argv[1:]
+    config_cls = models.trainer_class(name).config_class       # UnknownNameError -> exit 2 with suggestion
+    args = vars(build_train_parser(name, config_cls).parse_args(rest))
+    job = {k: args.pop(k) for k in (*_JOB_OPTIONS, "progress") if args.get(k) is not None}
+    trainer_args = {k: v for k, v in args.items() if v is not None}
+    return TrainJobConfig.from_dict({"fuser": name, **job, "trainer_args": trainer_args}, origin="train options")
 
 
 class CropBatches:
@@ -122,46 +139,50 @@ def load_training_pairs(dataset: str, data_root: str | None, limit: int | None) 
     return out
 
 
-def main_train(argv: list[str]) -> int:
+def train_fuser(cfg: TrainJobConfig) -> dict[str, Any]:
+    """Train ``cfg.fuser`` on ``cfg.dataset`` (validated here); returns the training summary
+    (``models.training.fit``: steps, last losses, weight and state paths)."""
     import models
+    import torch
     from models.training import distributed_context, fit
 
-    from .config import default_data_root
-
-    if not argv or argv[0].startswith("-"):
-        names = ", ".join(models.TRAINERS.names()) or "none registered"
-        print(f"usage: python -m benchmark train NAME [options]; trainable fusers: {names}", file=sys.stderr)
-        return 2
-    name, rest = argv[0], argv[1:]
-    trainer_cls = models.trainer_class(name)          # UnknownNameError -> exit 2 with suggestion
-    args = build_train_parser(name, trainer_cls.config_class).parse_args(rest)
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(trainer_cls.config_class)
-                 if getattr(args, f.name) is not None}
-    config = trainer_cls.config_class(**overrides)
+    cfg.validate()
+    config = cfg.trainer_config()
+    trainer_cls = models.trainer_class(cfg.fuser)
     dist = distributed_context()
-    import torch
-
     if dist.enabled:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend)
-        device = args.device or (f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu")
+        device = cfg.device or (f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu")
         if device.startswith("cuda"):
             torch.cuda.set_device(torch.device(device))
     else:
-        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    pairs = load_training_pairs(args.dataset, args.data_root or default_data_root(), args.limit)
+        device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    pairs = load_training_pairs(cfg.dataset, cfg.data_root, cfg.limit)
     batches = CropBatches(pairs, crop=config.crop, batch_size=config.batch_size, seed=config.seed,
                           rank=dist.rank, world_size=dist.world_size)
     trainer = trainer_cls(config, device=device)
+    progress = sys.stderr.isatty() if cfg.progress is None else cfg.progress
     try:
-        summary = fit(trainer, batches, Path(args.out), resume=args.resume, progress=not args.no_progress, dist=dist)
+        summary = fit(trainer, batches, Path(cfg.out), resume=cfg.resume, progress=progress, dist=dist)
+    except FileExistsError as exc:     # the output folder already holds a run: an input conflict
+        raise ConfigError(f"out: {exc}") from None
     finally:
         if dist.enabled:
             torch.distributed.destroy_process_group()
-    if dist.is_main:
-        losses = ", ".join(f"{k}={v:.4g}" for k, v in summary["last_losses"].items())
-        print(f"trained {name} on {args.dataset} ({len(pairs)} pairs) for {summary['steps']} steps; last: {losses}")
-        print(f"weights: {summary['weights']}  (use: python -m benchmark run --fusers {name} "
-              f"--checkpoint {summary['weights']})")
-        print(f"resume state: {summary['state']}; loss log: {Path(args.out) / 'losses.csv'}")
-    return 0
+    summary.update(fuser=cfg.fuser, dataset=cfg.dataset, pairs=len(pairs), is_main=dist.is_main,
+                   losses_csv=str(Path(cfg.out) / "losses.csv"))
+    return summary
+
+
+def format_training(summary: dict[str, Any]) -> str:
+    """What ``train`` prints when it is done (the main process only)."""
+    if not summary["is_main"]:
+        return ""
+    losses = ", ".join(f"{k}={v:.4g}" for k, v in summary["last_losses"].items())
+    name = summary["fuser"]
+    return (f"trained {name} on {summary['dataset']} ({summary['pairs']} pairs) for {summary['steps']} steps; "
+            f"last: {losses}\n"
+            f"weights: {summary['weights']}  (use: python -m benchmark run --fusers {name} "
+            f"--checkpoint {summary['weights']})\n"
+            f"resume state: {summary['state']}; loss log: {summary['losses_csv']}")

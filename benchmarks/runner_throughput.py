@@ -134,11 +134,12 @@ def run(args) -> dict:
     import metrics
     import models
     from benchmark.engine.batching import fuse_stream
-    from benchmark.profiling import cpu_model
+    from benchmark.hardware import cpu_model
     from benchmark.engine.loader import background, prefetch_map
     from benchmark.engine.writer import BackgroundWriter, after
     from benchmark.evaluation import evaluate_pair
-    from benchmark.io import atomic_write_json, write_png
+    from benchmark.io import write_png
+    from ivif_toolbox import atomic_write_json
 
     keys = list(metrics.METRICS) if args.metrics is None else args.metrics
     work = Path(tempfile.mkdtemp(prefix="ivif-throughput-", dir=args.tmp))

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO_ROOT))
     from benchmark.datasets import get_dataset
     from benchmark.hash_cache import FileHashCache
-    from benchmark.io import sha256_file
+    from ivif_toolbox import sha256_file
     from benchmark.splits import check_identity
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

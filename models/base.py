@@ -17,9 +17,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from ivif_toolbox import sha256_file
 
 
 class FuserInputError(ValueError):
@@ -67,20 +70,12 @@ def reflect_pad(x: np.ndarray, multiple: int) -> np.ndarray:
     return np.pad(x, widths, mode="reflect")
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
@@ -94,7 +89,8 @@ class Fuser(abc.ABC):
         contract: the :class:`InputContract` the harness applies.
         output_policy: one line describing post-processing of the output (e.g. "clamp to [0,1]",
             "per-image min-max stretch"); recorded with every result because it changes metrics.
-        framework: shown in the efficiency table.
+        framework: shown by ``ls``, in the methods table and in the efficiency table (the one home
+            of this fact: ``register_fuser`` reads it from the class).
         reference: the paper the method follows.
     """
 
@@ -103,8 +99,9 @@ class Fuser(abc.ABC):
     output_policy: str = "none (output used as returned)"
     framework: str = "NumPy"
     reference: str = ""
-    #: set by :func:`models.registry.create_fuser`: the keyword arguments the fuser was built with
-    init_kwargs: dict[str, Any] = {}
+    #: the keyword arguments the fuser was built with, set per instance by
+    #: :func:`models.registry.create_fuser` (and the harness for plug-ins); read-only and empty by default
+    init_kwargs: Mapping[str, Any] = MappingProxyType({})
     #: path of the weights file the fuser loaded, if any (hashed into the result cache key)
     checkpoint_path: Path | None = None
     #: where the weights come from, shown per leaderboard row: "weight-free", "official checkpoint",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import abc
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
@@ -34,6 +35,8 @@ from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
+
+from ivif_toolbox import atomic_open, atomic_write_bytes, atomic_write_json, atomic_write_text
 
 
 @dataclass
@@ -110,17 +113,25 @@ class Trainer(abc.ABC):
 
 # ------------------------------------------------------------------------------------------ utils
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` through the project's atomic writer."""
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def atomic_save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
-    from safetensors.torch import save_file
+    """A safetensors file, written through the project's atomic writer."""
+    from safetensors.torch import save
 
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata=metadata))
+
+
+def _csv_text(columns: list[str] | None, rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO(newline="")
+    if columns:
+        w = csv.DictWriter(buf, columns)
+        w.writeheader()
+        w.writerows(rows)
+    return buf.getvalue()
 
 
 def config_to_dict(config: TrainConfig) -> dict[str, Any]:
@@ -139,13 +150,7 @@ class _LossLog:
                 reader = csv.DictReader(f)
                 self.columns = reader.fieldnames and list(reader.fieldnames)
                 rows = [r for r in reader if int(r["step"]) <= resume_step]
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
-            if self.columns:
-                w = csv.DictWriter(f, self.columns)
-                w.writeheader()
-                w.writerows(rows)
-        os.replace(tmp, path)
+        atomic_write_text(path, _csv_text(self.columns, rows))
 
     def write(self, row: dict[str, Any]) -> None:
         if self.columns is None or not set(row) <= set(self.columns):
@@ -155,12 +160,7 @@ class _LossLog:
                 with open(self.path, newline="") as f:
                     old = list(csv.DictReader(f))
             self.columns = list(self.columns or []) + [k for k in row if k not in (self.columns or [])]
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "w", newline="") as f:
-                w = csv.DictWriter(f, self.columns)
-                w.writeheader()
-                w.writerows(old)
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, _csv_text(self.columns, old))
         with open(self.path, "a", newline="") as f:
             csv.DictWriter(f, self.columns).writerow(row)
 
@@ -200,9 +200,9 @@ def fit(trainer: Trainer, batches: Callable[[str, int], Iterable[dict[str, torch
     use_amp = bool(cfg.amp) and trainer.device.type == "cuda"
     log = _LossLog(out / "losses.csv", step if resume else None) if dist.is_main else None
     if dist.is_main:
-        (out / "train_config.json").write_text(json.dumps(
-            {"fuser": trainer.fuser_name, "trainer": type(trainer).__name__, "config": config_to_dict(cfg),
-             "stages": trainer.stages(), "amp": use_amp, "world_size": dist.world_size}, indent=2))
+        atomic_write_json(out / "train_config.json",
+                          {"fuser": trainer.fuser_name, "trainer": type(trainer).__name__, "config": config_to_dict(cfg),
+                           "stages": trainer.stages(), "amp": use_amp, "world_size": dist.world_size})
 
     stages = trainer.stages()
     last: dict[str, float] = {}

@@ -27,7 +27,7 @@ from typing import Any, Hashable, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from ..colour import luma, recombine, to_uint8
+from ..colour import luma, recombine, unit_to_uint8
 from .executor import describe_exception
 from .loader import group_batches
 
@@ -73,7 +73,7 @@ def fuse_one(fuser: Any, pair: FusableImages) -> FusedPair:
     """Fuse one pair with :meth:`~models.Fuser.run` (the per-pair path); errors become ``error``."""
     try:
         fused_y, latency = _timed(fuser, fuser.run, pair.ir, luma(pair.vis))
-        return FusedPair(to_uint8(recombine(fused_y, pair.vis)), latency, 1)
+        return FusedPair(unit_to_uint8(recombine(fused_y, pair.vis)), latency, 1)
     except Exception as exc:  # a fuser failing on one pair: that pair's failure
         return FusedPair(None, None, 1, error=describe_exception(exc))
 
@@ -99,7 +99,7 @@ def fuse_batch(fuser: Any, pairs: Sequence[FusableImages]) -> list[FusedPair]:
         return [FusedPair(r.image, r.latency_s, r.batch_size, r.error, note)
                 for r in (fuse_one(fuser, p) for p in pairs)]
     per_pair = latency / len(pairs)
-    return [FusedPair(to_uint8(recombine(fused_y[i], p.vis)), per_pair, len(pairs)) for i, p in enumerate(pairs)]
+    return [FusedPair(unit_to_uint8(recombine(fused_y[i], p.vis)), per_pair, len(pairs)) for i, p in enumerate(pairs)]
 
 
 def fuse_stream(fuser: Any, items: Iterable[tuple[Hashable, FusableImages | None]], *,

@@ -91,7 +91,7 @@ def make_executor(kind: str, *, jobs: int = 1, max_in_flight: int | None = None,
     max_in_flight: items submitted but not yet delivered, at most (default: 2 × the workers).
     """
     if kind not in EXECUTOR_KINDS:
-        from models.registry import UnknownNameError   # imported on this error path only (it loads torch)
+        from ivif_toolbox import UnknownNameError
 
         raise UnknownNameError("executor", kind, list(EXECUTOR_KINDS))
     if kind != "dask" and (scheduler is not None or cluster is not None):

@@ -92,7 +92,7 @@ def kl_weights(d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
     reference=("D. P. Bavirisetti and R. Dhuli, \"Fusion of infrared and visible sensor images based on "
                "anisotropic diffusion and Karhunen-Loeve transform,\" IEEE Sensors Journal, vol. 16, no. 1, "
                "pp. 203-209, 2016"),
-    framework="NumPy", tags=("classical",))
+    tags=("classical",))
 class ADFFuser(Fuser):
     """Anisotropic diffusion fusion (Bavirisetti & Dhuli, IEEE Sensors J. 16(1), 2016).
 

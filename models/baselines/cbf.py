@@ -91,7 +91,7 @@ def window_covariance_traces(d: np.ndarray, wsize: int) -> np.ndarray:
     "cbf", description="cross bilateral filter details; pixel weights from detail covariance (edge strength)",
     reference=("B. K. Shreyamsha Kumar, \"Image fusion based on pixel significance using cross bilateral "
                "filter,\" Signal, Image and Video Processing, vol. 9, no. 5, pp. 1193-1204, 2015"),
-    framework="NumPy", tags=("classical",))
+    tags=("classical",))
 class CBFFuser(Fuser):
     """Cross bilateral filter fusion (Shreyamsha Kumar, SIViP 9(5), 2015).
 

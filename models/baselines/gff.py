@@ -49,7 +49,7 @@ _LAPLACIAN = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
     "gff", description="guided filtering fusion: two-scale, saliency weights refined by guided filters",
     reference=("S. Li, X. Kang and J. Hu, \"Image fusion with guided filtering,\" IEEE Trans. Image Processing, "
                "vol. 22, no. 7, pp. 2864-2875, 2013"),
-    framework="NumPy/OpenCV", tags=("classical",))
+    tags=("classical",))
 class GFFFuser(Fuser):
     """Image fusion with guided filtering (Li, Kang & Hu, IEEE TIP 2013).
 

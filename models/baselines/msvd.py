@@ -54,7 +54,7 @@ def fuse_msvd(t1: np.ndarray, u1: np.ndarray, t2: np.ndarray, u2: np.ndarray) ->
     "msvd", description="one-level multi-resolution SVD: LL averaged, detail bands max-abs, U averaged",
     reference=("V. P. S. Naidu, \"Image fusion technique using multi-resolution singular value decomposition,\" "
                "Defence Science Journal, vol. 61, no. 5, pp. 479-484, 2011"),
-    framework="NumPy", tags=("classical",))
+    tags=("classical",))
 class MSVDFuser(Fuser):
     """MSVD fusion (Naidu, Defence Science Journal 61(5), 2011), one level as in VIFB.
 

@@ -95,7 +95,7 @@ class _PyramidFuser(Fuser):
     "lp", description="Laplacian pyramid, 4 levels; detail: max-abs with consistency check, base: average",
     reference=("P. J. Burt and E. H. Adelson, \"The Laplacian pyramid as a compact image code,\" IEEE Trans. "
                "Communications, vol. 31, no. 4, pp. 532-540, 1983; " + _LIU_2015),
-    framework="NumPy/OpenCV", tags=("classical",))
+    tags=("classical",))
 class LaplacianPyramidFuser(_PyramidFuser):
     """Laplacian-pyramid fusion (Burt & Adelson, 1983).
 
@@ -115,7 +115,7 @@ class LaplacianPyramidFuser(_PyramidFuser):
     "rp", description="ratio of low-pass pyramid, 4 levels; ratios: max-abs with consistency check, base: average",
     reference=("A. Toet, \"Image fusion by a ratio of low-pass pyramid,\" Pattern Recognition Letters, vol. 9, "
                "no. 4, pp. 245-253, 1989; " + _LIU_2015),
-    framework="NumPy/OpenCV", tags=("classical",))
+    tags=("classical",))
 class RatioPyramidFuser(_PyramidFuser):
     """Ratio-of-low-pass-pyramid fusion (Toet, 1989).
 

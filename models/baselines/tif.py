@@ -27,7 +27,7 @@ def _median_zero_padded(x: np.ndarray, size: int) -> np.ndarray:
     "tif", description="two-scale fusion: mean-filter base averaged, details weighted by mean-median saliency",
     reference=("D. P. Bavirisetti and R. Dhuli, \"Two-scale image fusion of visible and infrared images using "
                "saliency detection,\" Infrared Physics & Technology, vol. 76, pp. 52-64, 2016"),
-    framework="NumPy/OpenCV", tags=("classical",))
+    tags=("classical",))
 class TIFFuser(Fuser):
     """Two-scale image fusion (Bavirisetti & Dhuli, Infrared Phys. Technol. 76, 2016).
 

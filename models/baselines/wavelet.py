@@ -15,7 +15,7 @@ from ._rules import check_rule, select_detail
     reference=("H. Li, B. S. Manjunath and S. K. Mitra, \"Multisensor image fusion using the wavelet transform,\" "
                "Graphical Models and Image Processing, vol. 57, no. 3, pp. 235-245, 1995; defaults of the MST "
                "toolbox of Y. Liu, S. Liu and Z. Wang, Information Fusion, vol. 24, pp. 147-164, 2015"),
-    framework="NumPy/PyWavelets", tags=("classical",))
+    tags=("classical",))
 class DWTFuser(Fuser):
     """Wavelet-transform fusion (Li, Manjunath & Mitra, 1995).
 

@@ -2,10 +2,10 @@
 
 DMNet ("A Dense Multiscale Feature Extraction Network With Two-Stage Training for Infrared-Visible
 Image Fusion", IEEE Internet of Things Journal, 2025), rebuilt from the released inference code as a
-complete, trainable and loadable model; reference: ``../shared/specs/dmnet.md``, user guide:
-``docs/dmnet.md``.
+complete, trainable and loadable model; user guide: ``docs/dmnet.md``.
 
-Importing this package registers the fusers ``dmnet`` and ``dmnet-tiny`` and their trainers.
+The fusers ``dmnet`` and ``dmnet-tiny`` and their trainers are registered (lazily) by
+:mod:`models.catalog`.
 """
 from .blocks import CSAB, Decoder, Encoder, INN, TransformerBlock
 from .checkpoint import (CheckpointError, LoadReport, load_dmnet_weights, official_state_dicts,

@@ -1,4 +1,4 @@
-"""The ``dmnet`` and ``dmnet-tiny`` fusers (registered on import of :mod:`models.dmnet`)."""
+"""The ``dmnet`` and ``dmnet-tiny`` fusers (registered lazily by :mod:`models.catalog`)."""
 from __future__ import annotations
 
 import warnings
@@ -9,44 +9,12 @@ from typing import Any
 import numpy as np
 
 from ..base import InputContract, TorchFuser
-from ..registry import register_fuser
 from .checkpoint import load_dmnet_weights, sha256_files
 from .model import CONFIGS, build_dmnet
 
-__all__ = ["DMNetFuser", "REFERENCE", "PARAMS_EXPECTED", "PARAMS_RELEASED_CONFIG", "PARAMS_PAPER"]
-
-REFERENCE = ("DMNet: A Dense Multiscale Feature Extraction Network With Two-Stage Training for "
-             "Infrared-Visible Image Fusion, IEEE Internet of Things Journal, 2025")
-#: spec §4: project configuration (released + registered upSkip, its CSAB, reduce_channel1)
-PARAMS_EXPECTED = 414_059_352
-#: spec §4: U-Net + Encoder + Decoder (as defined) + one CSAB, the persistent modules of the release
-PARAMS_RELEASED_CONFIG = 392_487_605
-#: Table VIII of the paper
-PARAMS_PAPER = 386_358_000
-#: parameter count of ``dmnet-tiny`` (checked by the tests)
-PARAMS_TINY = 2_140_188
-
-_EXTRA_DMNET = {
-    "params_expected": PARAMS_EXPECTED,
-    "params_released_config": PARAMS_RELEASED_CONFIG,
-    "params_paper": PARAMS_PAPER,
-    "params_unet": 391_045_762,
-    "params_registered_additions (upSkip + its CSAB + reduce_channel1)": 21_571_747,
-    "params_decoder_unused (kept for strict official loading)": 641_776,
-    "paper_test_time_s_per_msrs_pair_a100": 1.466,
-    "paper_peak_gpu_memory_gb": 9.94,
-    "official_weights": "dmnet.pth ('DIDF_Encoder'/'DIDF_Decoder') + diffusion_gen.pth ('denoise_fn.*'); "
-                        "pass the folder or dmnet.pth as --checkpoint",
-}
+__all__ = ["DMNetFuser"]  # registry metadata (reference, parameter counts): models/catalog.py
 
 
-@register_fuser("dmnet", description="DMNet: Restormer DTB + INN DIB encoder, CSAB, SR3 diffusion features "
-                "(t = 5, 50, 100) fused by upSkip, decoder with a residual to VIS",
-                reference=REFERENCE, needs_weights=True, framework="PyTorch", tags=("heavy",),
-                extra=_EXTRA_DMNET, variant="dmnet")
-@register_fuser("dmnet-tiny", description="DMNet code with reduced widths (tests, smoke runs; not the paper's model)",
-                reference=REFERENCE, needs_weights=False, framework="PyTorch", tags=("tiny",),
-                extra={"params_expected": PARAMS_TINY}, variant="tiny")
 class DMNetFuser(TorchFuser):
     """DMNet behind the :class:`~models.base.Fuser` interface.
 

@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..registry import register_trainer
 from ..training import TrainConfig, Trainer, distributed_context
 from .checkpoint import GROUPS, load_dmnet_weights, load_groups, project_state_dict, read_checkpoint
 from .losses import fusion_gradient_loss, fusion_intensity_loss, spatial_gradient, ssim_loss
@@ -181,9 +180,10 @@ class Stage2Loss(nn.Module):
         return {"loss": loss, **{k: v.detach() for k, v in parts.items()}}
 
 
-@register_trainer("dmnet")
 class DMNetTrainer(Trainer):
     """Two-stage DMNet trainer; its weights file is what ``create_fuser("dmnet", checkpoint=...)`` loads."""
+
+    fuser_name = "dmnet"  # registered lazily under this name by models/catalog.py
 
     config_class = DMNetTrainConfig
     #: key of :data:`models.dmnet.model.CONFIGS`
@@ -267,8 +267,9 @@ class DMNetTrainer(Trainer):
         return project_state_dict(self.model)
 
 
-@register_trainer("dmnet-tiny")
 class DMNetTinyTrainer(DMNetTrainer):
     """The same recipe on the reduced-width ``dmnet-tiny`` (tests, smoke runs)."""
+
+    fuser_name = "dmnet-tiny"  # registered lazily under this name by models/catalog.py
 
     variant = "tiny"

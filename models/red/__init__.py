@@ -1,6 +1,6 @@
 """RED: Reversible Efficient Diffusion for image fusion (Xu et al., arXiv 2601.20260).
 
-Importing this package registers the fusers ``red`` / ``red-tiny`` and their trainers.
+The fusers ``red`` / ``red-tiny`` and their trainers are registered (lazily) by :mod:`models.catalog`.
 See ``docs/red.md`` for the architecture and what is reconstructed.
 """
 from .fuser import RedFuser, load_red_checkpoint, read_checkpoint

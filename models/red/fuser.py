@@ -9,14 +9,12 @@ from pathlib import Path
 import torch
 
 from ..base import InputContract, TorchFuser
-from ..registry import register_fuser
-from .model import RED, build_red, reference_parameter_count
+from ..catalog import RED_REFERENCE
+from .model import RED, build_red
 from .sd15 import SDLoadReport, load_sd15_into
 
 log = logging.getLogger(__name__)
 
-REFERENCE = ("Xu, Cao, Li, Hu, Zhu, \"Reversible Efficient Diffusion for Image Fusion\", arXiv 2601.20260 "
-             "(no official code; reconstructed after IDM, Guaishou74851/IDM)")
 
 #: inference-mode feed-forward chunk (tokens); bounds the 8C-wide GEGLU activation at 640×480 and up
 DEFAULT_FF_CHUNK = 16384
@@ -79,7 +77,7 @@ class RedFuser(TorchFuser):
 
     contract = InputContract(pad_multiple=4, min_size=1, clamp_output=True)
     output_policy = "clamp to [0, 1]"
-    reference = REFERENCE
+    reference = RED_REFERENCE  # registry metadata: models/catalog.py
 
     def __init__(self, checkpoint: str | Path | None = None, sd_weights: str | Path | None = None, steps: int = 2,
                  device: str = "cpu", precision: str = "fp32", seed: int = 0, *, variant: str = "full",
@@ -114,26 +112,4 @@ class RedFuser(TorchFuser):
         return self.module(ir, vis_y).clamp(0.0, 1.0)
 
 
-_EXTRA = {
-    "paper": "arXiv 2601.20260",
-    "official_code": None,
-    "parameters": reference_parameter_count(2),
-    "parameters_sd_unet": 115_247_684,
-    "steps": 2,
-    "reported_train_memory_gb": 7.14,
-    "reported_train_memory_without_reversible_fusion_gb": 20.1,
-    "reported_inference_s": 1.3,
-    "reported_hardware": "NVIDIA RTX A6000",
-    "reported_train_hours": 40,
-}
-
-register_fuser("red", description="RED: reversible DDIM chain (T=2) over a pruned SD-1.5 U-Net, "
-                                  "pixel (un)shuffle instead of the VAE",
-               reference=REFERENCE, needs_weights=True, framework="PyTorch", tags=("heavy",), extra=_EXTRA,
-               variant="full")(RedFuser)
-register_fuser("red-tiny", description="RED with reduced U-Net widths (16, 32) for tests",
-               reference=REFERENCE, needs_weights=False, framework="PyTorch", tags=("tiny",),
-               extra={"note": "test-size variant; not a method of the paper"},
-               variant="tiny")(RedFuser)
-
-__all__ = ["RedFuser", "read_checkpoint", "load_red_checkpoint", "REFERENCE"]
+__all__ = ["RedFuser", "read_checkpoint", "load_red_checkpoint"]

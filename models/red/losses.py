@@ -2,7 +2,7 @@
 
 The paper (Xu et al., arXiv 2601.20260, §3.4) names the loss types, SSIM + L1 + Sobel max-gradient,
 but not their exact form or weights. Form and weights follow the group's earlier fusion code
-(Dream-IF, ``MaxPixelLoss`` / ``MaxGradLoss``), as in ``specs/red.md`` §8:
+(Dream-IF, ``MaxPixelLoss`` / ``MaxGradLoss``); they are the project's choices, not the paper's:
 
 * L_int = ‖F − max(VIS, IR)‖₁ (mean), weight 1;
 * L_grad = ‖G(F) − G_max‖₁, weight 3, with the signed operator G(I) = K_x∗I + K_y∗I (zero padding)

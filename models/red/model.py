@@ -10,9 +10,10 @@ pixel-unshuffle/shuffle by 2 in place of SD's VAE [paper]:
 
 The schedule is learnable [IDM]: α = sigmoid(a) ∈ (0,1)^T, a = 0 at init (α = 0.5), ᾱ_t = Π_{i≤t} α_i,
 ᾱ_0 = 1. All T layers share the U-Net. The output is ``w·x1 + (1 − w)·x2`` (the last two states,
-f_{T+1} and f_T in the indexing of ``specs/red.md`` §10), w learnable and 1 at init [paper].
+f_{T+1} and f_T when the chain starts from (f_1, f_0) = (IR, VIS) and T counts the layers), w learnable
+and 1 at init [paper].
 
-Memory saving (``specs/red.md`` §6): with ``memory_saving`` "outer" or "both" the T layers run
+Memory saving: with ``memory_saving`` "outer" or "both" the T layers run
 through :class:`~models.red.reversible.RevBackProp` (no stored activations, states reconstructed in
 backward); with "inner" or "both" the U-Net's blocks are reversible couplings and its
 width-changing layers are checkpointed. "none" is plain autograd (the ablation). Every mode
@@ -126,7 +127,8 @@ class RED(nn.Module):
                              f"downsample), got {h}×{w}; pad first")
         x1, x2 = self.input_gain * ir, self.input_gain * vis
         # every trainable tensor the layers use is an explicit input of the reversible Function, so
-        # autograd records it even when the data input does not require grad (specs/red.md §7)
+        # autograd records it even when the data input does not require grad (otherwise the U-Net would
+        # silently get no gradient and only w would train)
         params = [p for p in self.parameters() if p is not self.w and p is not self.input_gain]
         return run_couplings(self.layers(), x1, x2, params=params, reversible=self.outer_reversible)
 
@@ -148,7 +150,8 @@ def build_red(variant: str = "full", **kwargs) -> RED:
 
 
 def reference_parameter_count(steps: int = 2, coupling: str = "paper") -> int:
-    """115,247,684 SD-derived parameters + the reversible scalars (``specs/red.md`` §3.2)."""
+    """115,247,684 SD-derived parameters (the pruned SD-1.5 U-Net, see :mod:`models.red.unet`) + the
+    reversible scalars of the inner blocks and of the outer chain."""
     inner = 4 + 6 + 17        # input help scales, merge scales, per-module v
     outer = steps + 2         # α logits, input gain, w
     if coupling == "idm":

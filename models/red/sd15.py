@@ -1,7 +1,7 @@
 """Initialise RED's pruned U-Net from local Stable Diffusion 1.5 weights (never downloads).
 
 RED (Xu et al., arXiv 2601.20260) starts from the SD-1.5 U-Net and keeps its two outermost levels.
-Two on-disk layouts are understood (``specs/red.md`` §3.5):
+Two on-disk layouts are understood:
 
 * **diffusers**: ``<dir>/unet/diffusion_pytorch_model[.fp16].safetensors`` (or ``.bin``), a ``unet/``
   directory, or such a file directly. Kept: ``conv_in``, ``down_blocks.{0,1}`` (minus the level-1
@@ -53,7 +53,7 @@ _LDM_RESNET_RENAMES = {"in_layers.0": "norm1", "in_layers.2": "conv1", "out_laye
 # sub-keys that exist in SD-1.5 but not in the pruned U-Net (time projection, cross-attention)
 _DROPPED_SUB = re.compile(r"(^|\.)(time_emb_proj|emb_layers|attn2)\.|transformer_blocks\.\d+\.norm2\.")
 
-#: SD-1.5 ``unet/config.json`` values the pruned U-Net relies on (specs/red.md §3.1)
+#: SD-1.5 ``unet/config.json`` values the pruned U-Net relies on
 SD15_CONFIG = {"in_channels": 4, "out_channels": 4, "layers_per_block": 2, "attention_head_dim": 8,
                "block_out_channels": [320, 640, 1280, 1280], "cross_attention_dim": 768}
 
@@ -178,7 +178,7 @@ def resolve_sd15_file(path: str | Path) -> tuple[Path, Path | None]:
 
 
 def check_unet_config(config_path: Path, unet: PrunedUNet) -> None:
-    """Compare a diffusers ``config.json`` with what the pruned U-Net expects (specs/red.md §3.1)."""
+    """Compare a diffusers ``config.json`` with what the pruned U-Net expects (:data:`SD15_CONFIG`)."""
     cfg = json.loads(Path(config_path).read_text())
     c = unet.config
     expected = {"in_channels": c.latent_channels, "out_channels": c.latent_channels, "layers_per_block": 2,

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from ..registry import register_trainer
 from ..training import TrainConfig, Trainer
 from .losses import GRAD_OPERATORS, FusionLoss
 from .model import COUPLINGS, RED, build_red
@@ -109,15 +108,17 @@ class _RedTrainerBase(Trainer):
         return opt, sched
 
 
-@register_trainer("red")
 class RedTrainer(_RedTrainerBase):
     """Trains the full RED (115.25 M parameters)."""
+
+    fuser_name = "red"  # registered lazily under this name by models/catalog.py
 
     variant = "full"
 
 
-@register_trainer("red-tiny")
 class RedTinyTrainer(_RedTrainerBase):
     """Trains ``red-tiny`` (reduced U-Net widths), for tests and smoke runs."""
+
+    fuser_name = "red-tiny"  # registered lazily under this name by models/catalog.py
 
     variant = "tiny"

@@ -2,7 +2,7 @@
 
 RED (Xu et al., arXiv 2601.20260, §3.2) keeps the outermost two levels of the SD-1.5 U-Net and makes
 its residual blocks reversible. The concrete pruning follows RED's public parent design IDM
-(Guaishou74851/IDM) as reconstructed in ``specs/red.md`` §3:
+(Guaishou74851/IDM), as this project reconstructs it (``docs/red.md``):
 
 * ``conv_in`` 4→C0; ``down_blocks.0`` (C0) and ``down_blocks.1`` (C1, no downsampler), each two
   ResNet + self-attention Transformer sub-blocks; no time embedding, no cross-attention;
@@ -15,7 +15,7 @@ its residual blocks reversible. The concrete pruning follows RED's public parent
 Module and parameter names follow the diffusers layout, so a pruned SD-1.5 state dict loads
 strictly (``models.red.sd15``). With C = (320, 640) the SD-derived part has 115,247,684 parameters.
 
-Memory saving inside the U-Net (``specs/red.md`` §6.2): in every block the stream is duplicated into
+Memory saving inside the U-Net: in every block the stream is duplicated into
 two streams ``(h, s·h)``; every same-width module M (ResNet in == out, Transformer, and the up-block
 ResNets 1–2 that take a skip as a side input) becomes the coupling
 ``y1 = v·x2 + (1 − v)·M(x1)``, ``y2 = x1`` (v learnable, 0.5 at init), run through
@@ -217,7 +217,7 @@ class DownBlock(nn.Module):
                                                             cfg.layer_norm_eps) for _ in range(2)])
         self.downsamplers = nn.ModuleList([Downsample2D(cout)]) if downsample else None
         self.width_changing_first = cin != cout
-        # reversible scalars (the project's own parameters, specs/red.md §3.4)
+        # reversible scalars (the project's own parameters, not in SD-1.5)
         self.input_help_scale = nn.Parameter(torch.ones(()))
         self.merge_scales = nn.Parameter(torch.zeros(2))
         self.coupling_v = nn.Parameter(torch.full((3 if self.width_changing_first else 4,), 0.5))

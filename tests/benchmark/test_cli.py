@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from benchmark.cli import main
+from benchmark.pairs import CACHE_FORMAT
 from benchmark.report import MEASURED_BEGIN, strip_measured
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,7 +160,9 @@ def test_killed_run_resumes_each_pair_once(tmp_path):
     proc.wait()
     done_before = len(list(cache.rglob("*.json")))
     assert 3 <= done_before < 8, "the run should have been killed mid-way"
-    assert not list(out.rglob("*.tmp")) or all(p.name.startswith(".") for p in out.rglob("*.tmp"))
+    for rec in cache.rglob("*.json"):    # atomic writes: no torn record, whatever moment the kill hit
+        assert json.loads(rec.read_text())["format"] == CACHE_FORMAT, rec
+    assert all(p.name.startswith(".") for p in cache.rglob("*.tmp"))   # leftovers stay hidden temporaries
     res = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     per = pd.read_csv(out / "k" / "per_image.csv")

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmark.colour import recombine, rgb_to_ycbcr, to_uint8, ycbcr_to_rgb
+from benchmark.colour import recombine, rgb_to_ycbcr, unit_to_uint8, ycbcr_to_rgb
 from benchmark.datasets import (DatasetError, DatasetNotFoundError, SYNTHETIC_SIZES, get_dataset, synthetic_pair,
                                 validate_dataset)
 from benchmark.io import ImageReadError, read_image
@@ -104,4 +104,4 @@ def test_ycbcr_round_trip_and_recombine():
     assert np.abs(recombine(y, rgb) - rgb).max() < 3e-3
     grey = rng.random((5, 7)).astype(np.float32)
     assert np.array_equal(recombine(grey, grey), grey)
-    assert to_uint8(np.array([0.0, 0.5, 1.0, 1.2, -0.1])).tolist() == [0, 128, 255, 255, 0]
+    assert unit_to_uint8(np.array([0.0, 0.5, 1.0, 1.2, -0.1])).tolist() == [0, 128, 255, 255, 0]

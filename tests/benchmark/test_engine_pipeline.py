@@ -16,8 +16,9 @@ from benchmark.engine.batching import FusedPair, fuse_batch, fuse_stream
 from benchmark.engine.loader import background, group_batches, prefetch_map
 from benchmark.engine.writer import BackgroundWriter, after
 from benchmark.evaluation import evaluate_pair
-from benchmark.io import atomic_write_json, read_image, write_png
-from benchmark.runner import _fuse_pair
+from benchmark.io import read_image, write_png
+from ivif_toolbox import atomic_write_json
+from benchmark.pairs import fuse_pair
 from models.base import Fuser
 
 SIZES = [(40, 52), (40, 52), (33, 45), (40, 52), (40, 52), (40, 52), (40, 52), (33, 45), (33, 45)]
@@ -135,10 +136,10 @@ def test_background_stops_its_thread_when_the_consumer_stops():
 
 # ------------------------------------------------------------------------------------ batched fusion
 def per_pair(fuser, pairs):
-    return [_fuse_pair(_entry(fuser), p, p.load()) for p in pairs]
+    return [fuse_pair(_entry(fuser), p.load()) for p in pairs]
 
 
-class _entry:   # the runner's FuserEntry, as far as _fuse_pair uses it
+class _entry:   # the runner's FuserEntry, as far as fuse_pair uses it
     def __init__(self, fuser):
         self.fuser = fuser
 
@@ -231,7 +232,7 @@ def test_background_writer_keeps_order_bounds_its_queue_and_reports_errors(tmp_p
         w.submit(atomic_write_json, tmp_path / "never.json", {"a": 3})
     with pytest.raises(OSError):
         w.close()
-    assert ok.result() is None and (tmp_path / "ok.json").exists() and not (tmp_path / "never.json").exists()
+    assert ok.result() == tmp_path / "ok.json" and (tmp_path / "ok.json").exists() and not (tmp_path / "never.json").exists()
 
 
 def test_jobs_queued_after_a_failure_are_cancelled_not_run(tmp_path):
@@ -272,7 +273,7 @@ def test_pipeline_gives_the_per_pair_results(executor, tmp_path):
     keys = ["EN", "SD", "MI", "Qabf"]
     want = {}
     for p in PAIRS:
-        img, _ = _fuse_pair(_entry(fuser), p, p.load())
+        img, _ = fuse_pair(_entry(fuser), p.load())
         ir_raw, vis_raw = p.raw()
         want[p.name] = evaluate_pair(img, ir_raw, vis_raw, keys, "tang2023")
 

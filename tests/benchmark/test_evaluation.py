@@ -1,4 +1,4 @@
-"""evaluate_pair (arrays in) gives exactly what the runner's _compute_metrics (files in) gives."""
+"""evaluate_pair (arrays in) gives exactly what benchmark.pairs.compute_metrics (files in) gives."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import metrics
 from benchmark.datasets import Pair, get_dataset
 from benchmark.evaluation import NAN_ERROR, evaluate_pair
 from benchmark.io import write_png
-from benchmark.runner import _compute_metrics
+from benchmark.pairs import compute_metrics as _compute_metrics
 
 
 def _random(shape, seed):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from benchmark import plots
+from benchmark import plots, qualitative
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 METRICS = ["EN", "SF", "AG", "SD", "MI", "Nabf"]
@@ -107,21 +107,21 @@ def _pair(h: int, w: int, seed: int):
 def test_qualitative_grid_png_size(tmp_path):
     rows = [(f"{i:05d}N", *_pair(48, 64, i)) for i in range(3)]
     names = ["mean", "max", "rgb"]
-    out = plots.qualitative_grid(rows, names, tmp_path / "msrs_grid.png", zoom=(0.25, 0.25, 0.2, 0.2),
+    out = qualitative.qualitative_grid(rows, names, tmp_path / "msrs_grid.png", zoom=(0.25, 0.25, 0.2, 0.2),
                                  title="MSRS", panel_px=(96, 72), label_px=20, header_px=18, title_px=24, gap_px=3)
     ncols = 2 + len(names)
     assert _png_size(out) == (20 + ncols * 96 + (ncols - 1) * 3, 18 + 24 + 3 * 72 + 2 * 3)
     # default panel size: width 256, height from the first row's aspect; pixel zoom; rows of different sizes
     rows2 = [("a", *_pair(48, 64, 1)), ("b", *_pair(30, 50, 2))]
-    out2 = plots.qualitative_grid(rows2, ["mean"], tmp_path / "g2.png", zoom=[(4, 4, 8, 8), (2, 2, 6, 8)])
+    out2 = qualitative.qualitative_grid(rows2, ["mean"], tmp_path / "g2.png", zoom=[(4, 4, 8, 8), (2, 2, 6, 8)])
     assert _png_size(out2) == (24 + 3 * 256 + 2 * 4, 22 + 2 * 192 + 4)
 
 
 def test_zoom_inset_enlarges_the_crop_without_changing_pixels():
     img = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
-    box = plots._zoom_box((0.1, 0.2, 0.1, 0.1), 60, 80, "test")
+    box = qualitative._zoom_box((0.1, 0.2, 0.1, 0.1), 60, 80, "test")
     assert box == (6, 16, 6, 8)
-    out = plots._with_inset(img, box, np.array([255, 0, 0], np.uint8), 0.45)
+    out = qualitative._with_inset(img, box, np.array([255, 0, 0], np.uint8), 0.45)
     factor = 4  # largest integer with 6·f ≤ 0.45·60 and 8·f ≤ 0.45·80
     crop = img[6:12, 16:24]
     big = np.repeat(np.repeat(crop, factor, 0), factor, 1)
@@ -134,35 +134,34 @@ def test_zoom_inset_enlarges_the_crop_without_changing_pixels():
 def test_qualitative_grid_checks_inputs(tmp_path):
     ir, vis, fused = _pair(32, 32, 0)
     with pytest.raises(ValueError, match="2–4"):
-        plots.qualitative_grid([("a", ir, vis, fused)], ["mean"], tmp_path / "g.png")
+        qualitative.qualitative_grid([("a", ir, vis, fused)], ["mean"], tmp_path / "g.png")
     with pytest.raises(ValueError, match="no fused image"):
-        plots.qualitative_grid([("a", ir, vis, fused)] * 2, ["nope"], tmp_path / "g.png")
+        qualitative.qualitative_grid([("a", ir, vis, fused)] * 2, ["nope"], tmp_path / "g.png")
     with pytest.raises(TypeError, match="uint8"):
-        plots.qualitative_grid([("a", ir.astype(np.float32), vis, fused)] * 2, ["mean"], tmp_path / "g.png")
+        qualitative.qualitative_grid([("a", ir.astype(np.float32), vis, fused)] * 2, ["mean"], tmp_path / "g.png")
     with pytest.raises(ValueError, match="IR is 32×32"):
-        plots.qualitative_grid([("a", ir, vis[:16], fused)] * 2, ["mean"], tmp_path / "g.png")
+        qualitative.qualitative_grid([("a", ir, vis[:16], fused)] * 2, ["mean"], tmp_path / "g.png")
     with pytest.raises(TypeError, match="all ints"):
-        plots.qualitative_grid([("a", ir, vis, fused)] * 2, ["mean"], tmp_path / "g.png", zoom=(0.1, 2, 0.1, 0.1))
+        qualitative.qualitative_grid([("a", ir, vis, fused)] * 2, ["mean"], tmp_path / "g.png", zoom=(0.1, 2, 0.1, 0.1))
     with pytest.raises(ValueError, match="too large"):
-        plots.qualitative_grid([("a", ir, vis, fused)] * 2, ["mean"], tmp_path / "g.png", zoom=(0.0, 0.0, 0.5, 0.5))
+        qualitative.qualitative_grid([("a", ir, vis, fused)] * 2, ["mean"], tmp_path / "g.png", zoom=(0.0, 0.0, 0.5, 0.5))
     with pytest.raises(ValueError, match="does not fit"):
-        plots.qualitative_grid([("a", ir, vis, fused)] * 2, ["mean"], tmp_path / "g.png", zoom=(30, 30, 8, 8))
+        qualitative.qualitative_grid([("a", ir, vis, fused)] * 2, ["mean"], tmp_path / "g.png", zoom=(30, 30, 8, 8))
 
 
-def test_plot_summary_and_links(summary, tmp_path):
+def test_plot_summary_files_and_skipped_radars(summary, tmp_path):
     run = tmp_path / "run"
     ps = plots.plot_summary(summary, run / "plots", metric_order=METRICS, higher_is_better=HIB, display_names=NAMES)
     assert [(f.kind, f.dataset) for f in ps.files] == [("bars", "msrs"), ("radar", "msrs"), ("bars", "tno"),
                                                       ("radar", "tno")]
     for f in ps.files:
         _png_size(f.path)
-    md = plots.render_plot_links(ps, run)
-    assert "[metric bars](plots/msrs_tang2022_bars.png)" in md
-    assert "[normalised radar chart](plots/tno_tang2022_radar.png)" in md
+    assert [f.path for f in ps.files] == [run / "plots" / f"{d}_tang2022_{k}.png"
+                                          for d in ("msrs", "tno") for k in ("bars", "radar")]
     one = plots.plot_summary(summary[summary["fuser"] == "mean"], run / "p1", metric_order=METRICS,
                              higher_is_better=HIB, display_names=NAMES)
     assert [f.kind for f in one.files] == ["bars", "bars"] and len(one.skipped) == 2
-    assert "radar chart for msrs" in plots.render_plot_links(one, run)
+    assert "radar chart for msrs" in one.skipped[0] and "needs at least 2" in one.skipped[0]
 
 
 def test_plotting_leaves_matplotlib_global_state_alone(tmp_path):

@@ -35,14 +35,35 @@ def test_plugin_errors_are_clear(tmp_path, capsys):
     assert "has no attribute 'Nope'" in capsys.readouterr().err
 
 
-def test_entry_point_fusers_are_registered(monkeypatch):
+@pytest.fixture
+def fake_entry_points(monkeypatch):
+    """Replace the installed entry points by the given ones; the plug-in groups read them afresh."""
+    from importlib import metadata
+
+    def install(group: str, eps: list) -> None:
+        monkeypatch.setattr(metadata, "entry_points", lambda group=None, _g=group: list(eps) if group == _g else [])
+        fusers_mod.FUSER_PLUGINS.reset()
+
+    yield install
+    fusers_mod.FUSER_PLUGINS.reset()
+
+
+def test_entry_point_fusers_are_registered_and_a_broken_one_hides_nothing(fake_entry_points):
     from importlib.metadata import EntryPoint
 
-    ep = EntryPoint(name="slow-mean-ep", value="tests.plugins.user_fusers:SlowMean", group="benchmark.fusers")
-    monkeypatch.setattr("importlib.metadata.entry_points", lambda group=None: [ep] if group == "benchmark.fusers" else [])
-    monkeypatch.setattr(fusers_mod, "_loaded_entry_points", False)
+    from benchmark.plugins import PluginWarning
+
+    good = EntryPoint(name="slow-mean-ep", value="tests.plugins.user_fusers:SlowMean", group="benchmark.fusers")
+    broken = EntryPoint(name="broken-ep", value="no_such_module_xyz:Fuser", group="benchmark.fusers")
+    wrong = EntryPoint(name="not-a-fuser", value="tests.plugins.user_fusers:_ToyNet", group="benchmark.fusers")
+    fake_entry_points("benchmark.fusers", [broken, good, wrong])
     try:
-        assert fusers_mod.load_entry_point_fusers() == ["slow-mean-ep"]
+        with pytest.warns(PluginWarning) as caught:
+            assert fusers_mod.load_entry_point_fusers() == ["slow-mean-ep"]
+        messages = [str(w.message) for w in caught]
+        assert any("'broken-ep'" in m and "no_such_module_xyz" in m and "ModuleNotFoundError" in m for m in messages)
+        assert any("'not-a-fuser'" in m and "TypeError" in m for m in messages)
+        assert fusers_mod.load_entry_point_fusers() == ["slow-mean-ep"]       # loaded once
         fuser = models.create_fuser("slow-mean-ep", delay=0.0)
         assert "plugin" in models.fuser_spec("slow-mean-ep").tags
         import numpy as np
@@ -50,7 +71,8 @@ def test_entry_point_fusers_are_registered(monkeypatch):
         out = fuser.run(np.zeros((4, 4), np.float32), np.ones((4, 4), np.float32))
         assert np.allclose(out, 0.5)
     finally:
-        models.FUSERS._entries.pop("slow-mean-ep", None)
+        if "slow-mean-ep" in models.FUSERS:
+            models.FUSERS.unregister("slow-mean-ep")
 
 
 def test_folder_fuser_matching(tmp_path, shared_datasets_dir, capsys):
@@ -67,7 +89,7 @@ def test_folder_fuser_matching(tmp_path, shared_datasets_dir, capsys):
                "lp", f"folder:mine={folder}", "--metrics", "EN", "SD", "--out", str(tmp_path / "res"),
                "--leaderboard", str(tmp_path / "lb.md"), "--no-plots"])
     captured = capsys.readouterr()
-    assert rc == 0, captured.err
+    assert rc == 1, captured.err            # finished, but a fused file is missing: exit code 1
     assert "missing: 1 pair(s)" in captured.out
     assert "unrelated.png" in captured.err
     run_dir = next((tmp_path / "res").glob("run-*"))

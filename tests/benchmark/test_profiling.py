@@ -142,11 +142,11 @@ def test_parse_size_and_synthetic_pair():
     assert prof.parse_size("640x480") == prof.parse_size("640×480") == prof.parse_size((640, 480)) == (640, 480)
     with pytest.raises(TypeError):
         prof.parse_size((640.0, 480))
-    ir, vis = prof.synthetic_pair((40, 30), seed=3)
+    ir, vis = prof.smooth_input_pair((40, 30), seed=3)
     assert ir.shape == vis.shape == (30, 40) and ir.dtype == np.float32
     assert 0.1 <= ir.min() and ir.max() <= 0.9 and not np.array_equal(ir, vis)
-    assert np.array_equal(prof.synthetic_pair((40, 30), seed=3)[0], ir)
-    assert not np.array_equal(prof.synthetic_pair((40, 30), seed=4)[0], ir)
+    assert np.array_equal(prof.smooth_input_pair((40, 30), seed=3)[0], ir)
+    assert not np.array_equal(prof.smooth_input_pair((40, 30), seed=4)[0], ir)
 
 
 # ------------------------------------------------------------------------------ fresh process

@@ -3,5 +3,4 @@ from models.registry import register_fuser
 
 from tiny_torch_fuser import TinyConvFuser
 
-register_fuser("test-tiny-conv", description="tiny conv net for profiling tests", framework="PyTorch",
-               freeze_first=True)(TinyConvFuser)
+register_fuser("test-tiny-conv", description="tiny conv net for profiling tests", freeze_first=True)(TinyConvFuser)

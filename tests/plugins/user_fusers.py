@@ -47,7 +47,7 @@ class _ToyNet(nn.Module):
         return torch.sigmoid(self.conv(torch.cat([ir, vis], 1)))
 
 
-@register_fuser("toy-test-net", description="test-only trainable fuser", needs_weights=True, framework="PyTorch",
+@register_fuser("toy-test-net", description="test-only trainable fuser", needs_weights=True,
                 reference="test fixture of tests/benchmark/test_train_cli.py (one 3×3 conv + sigmoid)",
                 tags=("tiny", "test"))
 class ToyFuser(TorchFuser):

@@ -1,0 +1,97 @@
+"""Exit codes are defined once (benchmark.errors), documented in --help and the README, and an
+environment error is one `error:` line naming the path, never a traceback; nothing computed is lost."""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import benchmark.api
+import ivif_toolbox.atomic as atomic
+from benchmark.cli import build_parser, main
+from benchmark.errors import EXIT_CODE_LINES, ExitCode
+
+REPO = Path(__file__).resolve().parents[2]
+RUN = ["run", "--fusers", "mean", "--metrics", "EN", "--limit", "2", "--no-plots", "--no-progress"]
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_codes_are_distinct_and_documented():
+    codes = [int(c) for c, _ in EXIT_CODE_LINES]
+    assert codes == [0, 1, 2, 3, 130] == sorted({int(c) for c in ExitCode})
+    help_text = build_parser().format_help()
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Exit codes"):]
+    for code, _ in EXIT_CODE_LINES:
+        assert re.search(rf"^\s+{int(code)}\s", help_text, flags=re.M), f"--help lacks exit code {int(code)}"
+        assert re.search(rf"^\| `{int(code)}` \|", section, flags=re.M), f"README lacks exit code {int(code)}"
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert main(RUN + ["--jobs", "two", "--out", str(tmp_path)]) == 2
+    assert _one_error_line(capsys.readouterr().err) == "error: jobs: expected an integer, got str 'two'"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datasets: [synthetic\n")
+    assert main(["run", "--config", str(bad)]) == 2
+    assert "cannot parse it" in _one_error_line(capsys.readouterr().err)
+    assert main(["report", "--runs", str(tmp_path / "nothing")]) == 2
+    assert "no summary.json" in _one_error_line(capsys.readouterr().err)
+    assert main(["profile", "--fusers", "meen"]) == 2
+    assert "did you mean 'mean'" in _one_error_line(capsys.readouterr().err)
+
+
+def test_output_path_that_is_a_file_exits_3_without_traceback(tmp_path):
+    blocker = tmp_path / "results"
+    blocker.write_text("I am a file")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    res = subprocess.run([sys.executable, "-m", "benchmark", *RUN, "--out", str(blocker), "--leaderboard", "none"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 3, res.stderr
+    line = _one_error_line(res.stderr)
+    assert str(blocker) in line and "ENOTDIR" in line and "not a folder" in line and "resumes" in line
+
+
+@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only"),
+                                         (errno.EACCES, "permission denied")])
+def test_write_failures_exit_3_naming_the_path_and_keep_finished_pairs(tmp_path, capsys, monkeypatch, code, words):
+    out = tmp_path / "res"
+    real = atomic._temp_beside
+
+    def refuse_results(path):
+        if path.parent.name == "r" and path.name.startswith("summary"):   # pairs are cached; the results fail
+            raise OSError(code, os.strerror(code), str(path))
+        return real(path)
+
+    monkeypatch.setattr(atomic, "_temp_beside", refuse_results)
+    assert main(RUN + ["--out", str(out), "--run-id", "r", "--leaderboard", "none"]) == 3
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(out / "r" / "summary.csv") in line and words in line and errno.errorcode[code] in line
+    monkeypatch.setattr(atomic, "_temp_beside", real)
+    assert main(RUN + ["--out", str(out), "--run-id", "r", "--leaderboard", "none"]) == 0
+    assert "2 from cache" in capsys.readouterr().out      # nothing computed was lost
+
+
+def test_interrupt_exits_130_and_bugs_keep_their_traceback(monkeypatch, capsys, tmp_path):
+    def interrupted(cfg, log=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(benchmark.api, "run", interrupted)
+    assert main(RUN + ["--out", str(tmp_path)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+    def bug(cfg, log=None):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(benchmark.api, "run", bug)
+    with pytest.raises(ZeroDivisionError):
+        main(RUN + ["--out", str(tmp_path)])
