@@ -97,7 +97,7 @@ def _as_tensor(torch, x) -> "torch.Tensor":
 # --------------------------------------------------------------------------------------------------
 # A single-channel conv2d runs oneDNN's direct kernel, which pads the one output channel to a
 # vector of 16 (about 30 ms for a 17 x 17 window on 640 x 480, one core); a grouped call on a
-# channels-last stack of the maps runs the depthwise kernel, 4-8x faster. Whether the two round
+# channels-last stack of the maps runs the depthwise kernel, 6-10x faster. Whether the two round
 # alike depends on the machine (they do on AVX-512 and SSE4.1/AVX oneDNN code, they do not for
 # 9 x 9 and 17 x 17 windows on AVX2 code, and never where torch would not use oneDNN for the
 # single map), so the grouped call is used only after a probe has shown bit-identical outputs.
@@ -135,15 +135,16 @@ def _grouped_is_exact(h: int, w: int, n: int, padding: int, kh: int, kw: int, we
 
 def conv_each(torch, maps, weight, padding: int = 0) -> list:
     """``[F.conv2d(m, weight, padding=padding) for m in maps]`` for 1 x 1 x H x W float32 maps of
-    one size and a 1 x 1 x kh x kw window, bit for bit: as one grouped call where a probe on this
-    machine showed that it rounds exactly as the separate calls (see above), else separately."""
+    one size and a contiguous 1 x 1 x kh x kw window, bit for bit: as one grouped call where a
+    probe on this machine showed that it rounds exactly as the separate calls (see above), else
+    separately."""
     F = torch.nn.functional
     _, _, h, w = maps[0].shape
     kh, kw = weight.shape[-2:]
     if len(maps) > 1 and h * w * kh * kw >= GROUPED_MIN_WORK:
         settings = (torch.get_num_threads(), torch.backends.mkldnn.enabled,
                     torch.backends.cpu.get_cpu_capability())
-        key = weight.detach().contiguous().numpy().tobytes()
+        key = weight.detach().numpy().tobytes()
         if _grouped_is_exact(h, w, len(maps), padding, kh, kw, key, settings):
             return _grouped(torch, maps, weight, padding)
     return [F.conv2d(m, weight, padding=padding) for m in maps]
@@ -164,8 +165,10 @@ def _fspecial_gauss_1d(torch, size: int, sigma: float):
 def _gaussian_filter_each(torch, maps, win):
     """pytorch-msssim ``gaussian_filter`` of each 1 x 1 x H x W map: 'valid' 1-D correlations along
     H (the window transposed to 11 x 1), then along W (every side is >= 11 at the levels IVIF_ZOO
-    reaches, so neither pass is skipped)."""
-    return conv_each(torch, conv_each(torch, maps, win.transpose(2, -1)), win.transpose(3, -1))
+    reaches, so neither pass is skipped). The transposed window is made contiguous here, as
+    ``conv2d`` makes its weight contiguous before any kernel reads it."""
+    along_h = win.transpose(2, -1).contiguous()
+    return conv_each(torch, conv_each(torch, maps, along_h), win.transpose(3, -1).contiguous())
 
 
 def wang_ms_ssim(sources, y, data_range: float = 255.0) -> np.ndarray:
