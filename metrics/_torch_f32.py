@@ -96,7 +96,8 @@ def _as_tensor(torch, x) -> "torch.Tensor":
 # Convolving several maps with one window
 # --------------------------------------------------------------------------------------------------
 # A single-channel conv2d runs oneDNN's direct kernel, which pads the one output channel to a
-# vector of 16 (about 30 ms for a 17 x 17 window on 640 x 480, one core); a grouped call on a
+# vector of 16 (about 30 ms for a 17 x 17 window on 640 x 480, one AVX-512 core; oneDNN's AVX2
+# code has no such kernel and runs its reference implementation, 0.5 s); a grouped call on a
 # channels-last stack of the maps runs the depthwise kernel, 6-10x faster. Whether the two round
 # alike depends on the machine (they do on AVX-512 and SSE4.1/AVX oneDNN code, they do not for
 # 9 x 9 and 17 x 17 windows on AVX2 code, and never where torch would not use oneDNN for the
