@@ -75,6 +75,7 @@ def torch_arithmetic() -> dict:
     }
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_model() -> str:
     """The CPU model name (``/proc/cpuinfo`` on Linux), else what :mod:`platform` knows."""
     try:
