@@ -110,9 +110,12 @@ _PROBE_SCALE = 65025.0       # probe data: uniform in [0, 65025), full float32 m
 def _grouped(torch, maps, weight, padding):
     """One grouped (depthwise) ``conv2d`` of the maps stacked as channels (channels-last)."""
     n = len(maps)
-    x = torch.cat(maps, dim=1).contiguous(memory_format=torch.channels_last)
-    w = weight.expand(n, 1, *weight.shape[2:]).contiguous()
-    out = torch.nn.functional.conv2d(x, w, padding=padding, groups=n).contiguous()
+    _, _, h, wd = maps[0].shape
+    x = torch.empty((1, h, wd, n), dtype=maps[0].dtype).permute(0, 3, 1, 2)  # channels-last
+    for k, m in enumerate(maps):  # one strided copy per map (no concatenation first)
+        x[:, k:k + 1].copy_(m)
+    weights = weight.expand(n, 1, *weight.shape[2:]).contiguous()
+    out = torch.nn.functional.conv2d(x, weights, padding=padding, groups=n).contiguous()
     return list(out.split(1, dim=1))
 
 
