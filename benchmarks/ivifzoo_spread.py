@@ -33,7 +33,8 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FIXTURES = Path(os.environ.get("IVIF_SHARED", ROOT.parent / "shared")) / "fixtures" / "metrics"
+DEFAULT_FIXTURES = (Path(os.environ.get("IVIF_SHARED", ROOT.parent / "shared"))
+                    / "fixtures" / "metrics")
 METRICS = {"MS_SSIM": "MS-SSIM", "VIF": "VIF"}  # fixture name -> metrics key
 
 # name -> (environment, torch options in the child): kernel selections other machines make

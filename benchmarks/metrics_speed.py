@@ -14,8 +14,8 @@ triplets. The CDDFuse file is imported from a local copy given on the command li
 vendored (it needs scikit-learn, scikit-image and OpenCV).
 
 Triplets: the MSRS 640x480 fixture triplet (in-repository copy in ``tests/metrics/conformance``,
-tiled to the larger size), otherwise synthetic images. Times are the best of ``--repeats`` runs after
-a warm-up run; the median is printed too.
+tiled to the larger size), otherwise synthetic images. Times are the best of ``--repeats`` runs
+after a warm-up run; the median is printed too.
 
 One core: the BLAS/OpenMP thread variables are set to 1 before numpy is imported, and torch (used by
 ivifzoo's MS-SSIM and VIF) is limited to one intra-op thread with ``torch.set_num_threads(1)``

@@ -1,4 +1,4 @@
-"""IVIF_ZOO's PyTorch metrics run in PyTorch: MS-SSIM (pytorch-msssim) and VIF (``Metric_torch.py``).
+"""IVIF_ZOO's PyTorch metrics run in PyTorch: MS-SSIM (pytorch-msssim), VIF (``Metric_torch.py``).
 
 IVIF_ZOO (RollingPlain/IVIF_ZOO@61b0a44) computes MS-SSIM with its copy of pytorch-msssim
 (``Metric/ssim.py``) and VIF with ``Metric/Metric_torch.py``, in float32 torch operations. Both
@@ -88,7 +88,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _as_tensor(torch, x) -> "torch.Tensor":
+def _as_tensor(torch, x):
     """A float32 1 x 1 x H x W tensor of a 2-D array (IVIF_ZOO's tensors of a grey image)."""
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
 
@@ -250,7 +250,6 @@ def ivifzoo_vifp(refs, dist) -> np.ndarray:
     information maps. Returns the float32 values num / den, one per reference. Requires torch.
     """
     torch = require_torch("VIF (ivifzoo)")
-    F = torch.nn.functional
     with torch.no_grad():
         rs = [_as_tensor(torch, r) for r in refs]
         d = _as_tensor(torch, dist)

@@ -52,10 +52,10 @@ SOURCES = ("octave", "stored", "python-peer")
 # * measured with `python benchmarks/ivifzoo_spread.py` (AMD EPYC, torch 2.13.0+cpu; 15 kernel
 #   selections: oneDNN ISA SSE4.1/AVX/AVX2/AVX-512, ATen CPU capability default/avx2/avx512,
 #   oneDNN off, MKL_CBWR=COMPATIBLE, 1 and 2 threads; all 36 triplets of the full set, a fresh
-#   process each): largest deviation from the fixture values MS-SSIM 8.9e-3 (vifb_carLight_SeAFusion,
-#   wherever the convolutions run without fused multiply-adds: oneDNN SSE4.1 or AVX code, or oneDNN
-#   off), VIF 1.6e-5 (oneDNN AVX2 and the same non-FMA kernels); 0 with the fixtures' own kernels
-#   (AVX-512, one thread), 1.2e-7 / 2.3e-7 with two threads;
+#   process each): largest deviation from the fixture values MS-SSIM 8.9e-3
+#   (vifb_carLight_SeAFusion, wherever the convolutions run without fused multiply-adds: oneDNN
+#   SSE4.1 or AVX code, or oneDNN off), VIF 1.6e-5 (oneDNN AVX2 and the same non-FMA kernels);
+#   0 with the fixtures' own kernels (AVX-512, one thread), 1.2e-7 / 2.3e-7 with two threads;
 # * reported in issue 11: an Intel Xeon (AVX-512) with torch 2.13 differs from these values by up
 #   to 2.6e-3 on MS-SSIM, and by up to 5.0e-3 on held-out records (VIF: no deviation reported);
 # * margin: MS-SSIM twice the largest known deviation (2 x 8.9e-3), rounded up: 2e-2; VIF six

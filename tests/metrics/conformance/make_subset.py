@@ -1,7 +1,8 @@
 """Regenerate this folder: the in-repository subset of the metric conformance fixtures.
 
 Copies the images of the triplets listed in ``TRIPLETS`` from the full fixture set
-(``../shared/fixtures/metrics`` beside the checkout, or ``--shared DIR``), unchanged, together
+(``../shared/fixtures/metrics`` beside the checkout, ``$IVIF_SHARED/fixtures/metrics``, or
+``--shared DIR``), unchanged, together
 with every record of its ``reference.json`` that concerns them (``reference.json`` here) and their
 entries of its ``images.json`` (provenance, SHA-256, size, channels). Deterministic: the same full
 set gives byte-identical files. ``README.md`` documents the selection; rerun this script and
@@ -16,12 +17,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SHARED = HERE.parents[3] / "shared" / "fixtures" / "metrics"
+DEFAULT_SHARED = (Path(os.environ.get("IVIF_SHARED", HERE.parents[3] / "shared"))
+                  / "fixtures" / "metrics")
 MAX_BYTES = 4 * 1024 * 1024
 
 # Why each triplet is kept (every (convention, metric) pair of the full set gets >= 3 records):
