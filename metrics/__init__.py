@@ -18,8 +18,10 @@ Quick use::
     print(metrics.describe(verbose=True))  # the metrics x conventions table
 
 Inputs are numpy arrays (uint8 as stored on disk, RGB order, or float on 0-255), H x W or
-H x W x 3; reading image files is the caller's job. This package imports only numpy (joblib is
-imported lazily by :func:`compute_batch`).
+H x W x 3; a float image in [0, 1] beside a 0-255 one is refused (``MetricInputError``: multiply
+it by 255). Reading image files is the caller's job. This package imports only numpy (joblib is
+imported lazily by :func:`compute_batch`, torch lazily by the two metrics whose reference code is
+PyTorch: ``ivifzoo`` MS-SSIM and VIF, which raise :class:`TorchRequiredError` without it).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from ._errors import (
     MetricWarning,
     NaNTermReplacedWarning,
     QuantizationWarning,
+    TorchRequiredError,
     UndefinedValueWarning,
     UnknownConventionError,
     UnknownMetricError,
@@ -50,7 +53,8 @@ __all__ = [
     "compute", "compute_batch",
     "METRICS", "METRIC_KEYS", "MetricInfo", "get_metric", "provenance", "describe",
     "CONVENTIONS", "DEFAULT_CONVENTION", "ConventionInfo", "get_convention",
-    "MetricInputError", "ImageTooSmallError", "UnknownMetricError", "UnknownConventionError",
+    "MetricInputError", "ImageTooSmallError", "TorchRequiredError", "UnknownMetricError",
+    "UnknownConventionError",
     "MetricWarning", "NaNTermReplacedWarning", "UndefinedValueWarning", "UnverifiedPathWarning",
     "InputRangeWarning", "QuantizationWarning",
 ]

@@ -26,7 +26,10 @@ def compute(fused, ir, vis, metrics: Iterable[str] | str | None = None,
     ----------
     fused, ir, vis : ndarray
         H x W or H x W x 3 (RGB) arrays, uint8 (as stored on disk) or float in [0, 255], with the
-        same height and width. The convention's colour-to-grey rule is applied here, once.
+        same height and width. The convention's colour-to-grey rule is applied here, once. All
+        three must be on the 0-255 scale: a float image with values in [0, 1] (not all zero)
+        beside a uint8 image or one with values above 1 raises :class:`MetricInputError`
+        (multiply it by 255); three floats in [0, 1] give an :class:`InputRangeWarning`.
     metrics : iterable of str, optional
         Metric keys (``EN SF AG SD CC SCD MI VIF Qabf MS-SSIM EI VIFF``), case-insensitive; the
         function names (``ms_ssim``) and ``MS_SSIM`` are accepted too. Default: all 12.

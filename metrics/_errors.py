@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "MetricInputError",
     "ImageTooSmallError",
+    "TorchRequiredError",
     "UnknownMetricError",
     "UnknownConventionError",
     "MetricWarning",
@@ -27,6 +28,18 @@ class MetricInputError(ValueError):
 
 class ImageTooSmallError(MetricInputError):
     """The images are smaller than the minimum a metric needs (MS-SSIM levels, VIF windows ...)."""
+
+
+class TorchRequiredError(MetricInputError, ImportError):
+    """PyTorch is needed for this (metric, convention) but cannot be imported.
+
+    IVIF_ZOO's MS-SSIM and VIF (``convention="ivifzoo"``) are PyTorch float32 code, and their
+    values depend on torch's own kernels, so they are computed with torch (imported on first use);
+    every other metric and convention needs only numpy. The message says what to install
+    (``pip install torch``). It is a :class:`MetricInputError` (a ``ValueError``), so callers that
+    isolate the metrics a triplet cannot get (as the harness does) record these two as refused and
+    keep the others, and an ``ImportError`` for code that handles missing dependencies.
+    """
 
 
 class UnknownMetricError(ValueError):

@@ -1,7 +1,7 @@
 """Shared numerical building blocks of :mod:`metrics` (the single home of all of them).
 
-Vectorised numpy code reproducing the exact semantics of the MATLAB / Octave / OpenCV / PIL /
-PyTorch operations the reference implementations rely on (spec ``metrics.md`` sections 3 and 6):
+Vectorised numpy code reproducing the exact semantics of the MATLAB / Octave / OpenCV / PIL
+operations the reference implementations rely on (spec ``metrics.md`` sections 3 and 6):
 
 * input validation (shapes, dtype, NaN/Inf, 0-255 range, minimum sizes);
 * MATLAB rounding (half away from zero) and uint8 saturation arithmetic;
@@ -10,10 +10,9 @@ PyTorch operations the reference implementations rely on (spec ``metrics.md`` se
   integer data), Octave's exact ``filter2`` summation order at selected outputs, MATLAB ``conv2``
   with its tap accumulation order, Sobel filters, tiling helpers;
 * MATLAB ``gradient``; 256-bin and 256x256 histograms and entropies;
-* PyTorch 2.13's float32 CPU ``conv2d`` rounding (oneDNN FMA chains or native GEMM, chosen as torch
-  chooses) and the float32 windows of pytorch-msssim and IVIF_ZOO;
-* the two 2x2 down-sampling rules (MATLAB ``imfilter(ones(2)/4, 'symmetric')`` + ``1:2:end`` and
-  PyTorch ``avg_pool2d`` with ``padding = size % 2``).
+* MATLAB's 2x2 down-sampling (``imfilter(ones(2)/4, 'symmetric')`` + ``1:2:end``).
+
+The operations of reference code that is itself PyTorch run in PyTorch (``_torch_f32.py``).
 
 Python loops run only over kernel taps, tiles, or blocks of rows or outputs (a few dozen iterations
 at most), never over pixels, windows or histogram bins.
@@ -58,12 +57,29 @@ class CheckedImage:
 
     ``data`` is float64, C-contiguous, H x W or H x W x 3, values in [0, 255]; ``integer`` tells
     whether every value is an integer (always true for uint8 input), i.e. whether the image is
-    exactly what an 8-bit file would hold.
+    exactly what an 8-bit file would hold; ``dtype``, ``lo`` and ``hi`` are the dtype and the
+    value range of the array as given (for the scale checks of :func:`check_triplet`).
     """
 
     name: str
     data: np.ndarray
     integer: bool
+    dtype: np.dtype
+    lo: float
+    hi: float
+
+    @property
+    def unit_scale(self) -> bool:
+        """Float data in [0, 1] that is not all zero: [0, 1]-scaled data, by all appearances."""
+        return self.dtype.kind == "f" and 0.0 < self.hi <= 1.0
+
+    @property
+    def byte_scale(self) -> bool:
+        """Integer-typed data, or data above 1: on the 0-255 scale."""
+        return self.dtype.kind in "ui" or self.hi > 1.0
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.dtype}, min {self.lo:g}, max {self.hi:g})"
 
     @property
     def channels(self) -> int:
@@ -77,7 +93,8 @@ class CheckedImage:
         """Channel ``k`` of a colour image (the image itself when it is grey)."""
         if self.data.ndim == 2:
             return self
-        return CheckedImage(self.name, np.ascontiguousarray(self.data[:, :, k]), self.integer)
+        return CheckedImage(self.name, np.ascontiguousarray(self.data[:, :, k]), self.integer,
+                            self.dtype, self.lo, self.hi)
 
 
 def check_image(x, name: str) -> CheckedImage:
@@ -110,8 +127,8 @@ def check_image(x, name: str) -> CheckedImage:
             raise MetricInputError(
                 f"{name}: contains {n_nan} NaN and {n_inf} infinite values; metrics need finite "
                 f"grey levels in [0, 255]")
+    lo, hi = float(a.min()), float(a.max())
     if a.dtype != np.uint8:
-        lo, hi = float(a.min()), float(a.max())
         if lo < 0.0 or hi > 255.0:
             hint = ""
             if kind == "f" and lo >= -1.0 and hi <= 1.0:
@@ -126,17 +143,37 @@ def check_image(x, name: str) -> CheckedImage:
         integer = integer_valued(data)
     else:
         integer = True
-    return CheckedImage(name, data, integer)
+    return CheckedImage(name, data, integer, a.dtype, lo, hi)
 
 
 def check_triplet(fused, ir, vis) -> tuple[CheckedImage, CheckedImage, CheckedImage]:
-    """Validate ``fused``, ``ir`` and ``vis`` and check that their spatial sizes agree."""
+    """Validate ``fused``, ``ir`` and ``vis`` and check that their sizes and scales agree.
+
+    Scale rule (every metric expects 0-255 grey levels): a float image whose values lie in
+    [0, 1] (maximum <= 1, not all zero) next to an image on the 0-255 scale (integer dtype such
+    as uint8, or maximum > 1) is refused with a :class:`MetricInputError`: scored as it is, it
+    would give silently wrong numbers (a [0, 1] fused image with uint8 sources: EN 1.0, VIFF 0.0).
+    An all-zero float image has no scale (0 * 255 = 0) and is accepted; a float image that really
+    holds 0-255 levels no brighter than 1 can be passed as uint8. When all images are floats in
+    [0, 1] the triplet is scored as given, with an :class:`InputRangeWarning`.
+    """
     imgs = tuple(check_image(x, n) for x, n in zip((fused, ir, vis), IMAGE_NAMES))
     if len({im.hw for im in imgs}) != 1:
         desc = ", ".join(f"{im.name} has shape {im.data.shape}" for im in imgs)
         raise MetricInputError(
             f"image sizes differ: {desc}; fused, ir and vis must have the same height and width")
-    if all(not im.integer for im in imgs) and max(float(im.data.max()) for im in imgs) <= 1.0:
+    unit = [im for im in imgs if im.unit_scale]
+    byte = [im for im in imgs if im.byte_scale]
+    if unit and byte:
+        names = " and ".join(im.name for im in unit)
+        raise MetricInputError(
+            f"images on different scales: {', '.join(im.describe() for im in unit)} "
+            f"{'holds' if len(unit) == 1 else 'hold'} float values in [0, 1] while "
+            f"{', '.join(im.describe() for im in byte)} {'is' if len(byte) == 1 else 'are'} on "
+            f"the 0-255 scale; metrics expect 0-255 grey levels for every image: multiply {names} "
+            f"by 255 (round and clip to 0-255, as saving an 8-bit image would), or pass it as "
+            f"uint8 if it really holds 0-255 levels no brighter than 1")
+    if unit:
         warnings.warn(
             "all three images are float with values <= 1; metrics expect the 0-255 scale: "
             "multiply [0, 1] data by 255", InputRangeWarning, stacklevel=3)
@@ -563,133 +600,6 @@ def sobel_valid(pp: np.ndarray, *, exact_order: bool = False) -> tuple[np.ndarra
 
 
 # --------------------------------------------------------------------------------------------------
-# PyTorch float32 CPU arithmetic (the IVIF_ZOO peer: torch 2.13 CPU, x86-64)
-# --------------------------------------------------------------------------------------------------
-# IVIF_ZOO filters with ``F.conv2d`` on single-image, single-channel float32 tensors. Which kernel
-# PyTorch runs decides how each output is rounded (measured against torch 2.13.0+cpu, bit for bit):
-# * oneDNN ("mkldnn") when the kernel is larger than 3 in both directions or the input has more
-#   than TORCH_NATIVE_MAX_NUMEL elements: every output is one chain of fused multiply-adds over the
-#   taps in row-major order, acc = fma(w[i, j], x, acc), starting from 0;
-# * otherwise PyTorch's native im2col + GEMM: the same order, but each product is rounded to
-#   float32 before it is added (no FMA).
-# Padding taps contribute exact zeros in both. Where a statistic is a difference of two such sums
-# (a local variance of a flat region), the result is float32 rounding noise that the reference's
-# values depend on, so the chains are reproduced exactly rather than approximated.
-TORCH_NATIVE_MAX_NUMEL = 20480
-_CONV_F32_BLOCK = 65536  # elements per row block of torch_conv2d_f32 (work arrays in L2)
-
-_F32_LOW = np.int64((1 << 29) - 1)      # float64 mantissa bits below float32 precision
-_F32_TIE = np.int64(1 << 28)            # ... pattern of a float32 rounding midpoint
-
-
-def torch_uses_fma(numel: int, kh: int, kw: int) -> bool:
-    """Whether PyTorch 2.13's CPU ``conv2d`` (batch 1, one channel, float32) takes the oneDNN path
-    (FMA chains) rather than the native GEMM path for an input of ``numel`` elements."""
-    return (kh > 3 and kw > 3) or numel > TORCH_NATIVE_MAX_NUMEL
-
-
-def _fma_f32_into(acc: np.ndarray, acc64: np.ndarray, s: np.ndarray, p: np.ndarray,
-                  low: np.ndarray, tie: np.ndarray) -> None:
-    """Finish ``acc = float32(acc + p)`` where ``s`` already holds the float64 sum ``acc64 + p``
-    (``p`` an exact float64 product, ``acc64`` the float32 ``acc`` held in float64; both are
-    updated). The float64 rounding of the sum can only mislead the cast to float32 when it lands
-    exactly on a float32 rounding midpoint; those rare elements are set to round-to-odd from the
-    exact error of the addition (TwoSum), after which the cast rounds as one fused multiply-add
-    does. ``low`` (int64) and ``tie`` (bool) are scratch arrays of the same shape."""
-    np.bitwise_and(s.view(np.int64), _F32_LOW, out=low)
-    np.equal(low, _F32_TIE, out=tie)
-    if tie.any():
-        idx = np.nonzero(tie)
-        ss, pp, aa = s[idx], p[idx], acc64[idx]
-        bp = ss - aa
-        err = (pp - bp) + (aa - (ss - bp))
-        bits = ss.view(np.int64)
-        bits = np.where(err != 0, bits + np.where((err > 0) == (ss > 0), 1, -1), bits)
-        s[idx] = bits.view(np.float64)
-    np.copyto(acc, s, casting="unsafe")
-    np.copyto(acc64, acc)
-
-
-def torch_conv2d_f32(x: np.ndarray, w: np.ndarray, pad: int | tuple[int, int] = 0, step: int = 1,
-                     *, numel: int | None = None) -> np.ndarray:
-    """``F.conv2d(x[None, None], w[None, None], padding=pad)[0, 0][::step, ::step]`` as PyTorch
-    2.13 computes it on a CPU in float32 (see the notes above this function).
-
-    ``x`` may be a stack (..., H, W) of images that PyTorch would filter one call each; ``numel``
-    (default ``H * W``) is the element count of one such call's input, which selects the kernel.
-    ``step`` keeps every ``step``-th output row and column (each output is independent, so
-    decimated outputs need not be computed). Loops run over row blocks (sized so that the work
-    arrays stay in cache) and kernel taps.
-    """
-    w = np.asarray(w, dtype=np.float32)
-    kh, kw = w.shape
-    ph, pw = (pad, pad) if isinstance(pad, int) else pad
-    h, wd = x.shape[-2:]
-    if numel is None:
-        numel = h * wd
-    fma = torch_uses_fma(numel, kh, kw)
-    src = np.asarray(x, dtype=np.float64 if fma else np.float32)
-    if ph or pw:
-        src = np.pad(src, [(0, 0)] * (src.ndim - 2) + [(ph, ph), (pw, pw)])
-    rows = (src.shape[-2] - kh) // step + 1
-    cols = (src.shape[-1] - kw) // step + 1
-    if rows < 1 or cols < 1:
-        raise ValueError(f"torch_conv2d_f32: input {h}x{wd} (padding {ph},{pw}) is smaller than "
-                         f"the {kh}x{kw} kernel")
-    batch = src.shape[:-2]
-    out = np.empty(batch + (rows, cols), dtype=np.float32)
-    block = max(1, _CONV_F32_BLOCK // (max(1, math.prod(batch)) * cols))
-    w64 = w.astype(np.float64)
-    for r0 in range(0, rows, block):
-        r1 = min(rows, r0 + block)
-        acc = out[..., r0:r1, :]
-        shape = acc.shape
-        p = np.empty(shape)
-        if fma:  # float64 copy of the accumulator, sum, and scratch for the midpoint test
-            acc64, s = np.empty(shape), np.empty(shape)
-            low, tie = np.empty(shape, dtype=np.int64), np.empty(shape, dtype=bool)
-        for i in range(kh):
-            top = r0 * step + i
-            for j in range(kw):
-                xs = src[..., top:top + (r1 - r0 - 1) * step + 1:step,
-                         j:j + (cols - 1) * step + 1:step]
-                if i == 0 and j == 0:
-                    np.multiply(xs, w64[0, 0], out=p)
-                    np.copyto(acc, p, casting="unsafe")     # first tap: round(w * x)
-                    if fma:
-                        np.copyto(acc64, acc)
-                elif fma:
-                    np.multiply(xs, w64[i, j], out=p)       # exact in float64
-                    np.add(p, acc64, out=s)
-                    _fma_f32_into(acc, acc64, s, p, low, tie)
-                else:
-                    acc += xs * w[i, j]                     # float32 product, then float32 sum
-    return out
-
-
-def torch_gaussian_1d_f32(size: int, sigma: float) -> np.ndarray:
-    """pytorch-msssim's ``_fspecial_gauss_1d`` in float32: exp(-c^2 / (2 sigma^2)) / sum for
-    c = -size//2 .. size//2 (exp and the sum correctly rounded, which is what torch 2.13 returns
-    for the 11-tap sigma-1.5 window; ``tests/metrics/test_primitives.py`` compares with torch)."""
-    c = np.arange(size, dtype=np.float32) - np.float32(size // 2)
-    e = np.exp((-(c * c) / np.float32(2 * sigma ** 2)).astype(np.float64)).astype(np.float32)
-    return e / np.float32(e.astype(np.float64).sum())
-
-
-def torch_ivifzoo_vif_window_f32(n: int) -> np.ndarray:
-    """IVIF_ZOO's ``fspecial_gaussian((n, n), n / 5)`` in float32: ``torch.linspace(-n//2, n//2,
-    n)`` grid (asymmetric: -9 .. 8 for n = 17), exp(-(x^2 + y^2) / (2 sigma^2)), divided by its
-    float32 sum (numpy's pairwise float32 sum, equal to torch's for n = 17, 9, 5, 3). ``exp`` is
-    correctly rounded; torch's vectorised float32 exp differs from that by one unit in the last
-    place at 4 of the 289 taps of n = 17, which moves the IVIF_ZOO VIF by about 1e-6 relative."""
-    lo, hi = -(n // 2) - (n % 2), n // 2
-    x = np.float32(lo) + np.arange(n, dtype=np.float32) * np.float32((hi - lo) / (n - 1))
-    a = -(x[:, None] * x[:, None] + x[None, :] * x[None, :]) / np.float32(2 * (n / 5.0) ** 2)
-    e = np.exp(a.astype(np.float64)).astype(np.float32)
-    return e / e.sum(dtype=np.float32)
-
-
-# --------------------------------------------------------------------------------------------------
 # Gradient, pooling
 # --------------------------------------------------------------------------------------------------
 def gradient_matlab(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -711,16 +621,6 @@ def mean2x2_symmetric_decimate(x: np.ndarray) -> np.ndarray:
     y += xp[1::2, 1::2]
     y *= 0.25
     return y
-
-
-def avg_pool2_zero_pad(x: np.ndarray) -> np.ndarray:
-    """PyTorch ``avg_pool2d(x, 2, padding=[s % 2 for s in x.shape])`` (zeros counted in the mean)."""
-    m, n = x.shape
-    pm, pn = m % 2, n % 2
-    xp = np.pad(x, ((pm, pm), (pn, pn)))
-    oh, ow = (m + 2 * pm - 2) // 2 + 1, (n + 2 * pn - 2) // 2 + 1
-    xp = xp[:2 * oh, :2 * ow]
-    return (xp[0::2, 0::2] + xp[1::2, 0::2] + xp[0::2, 1::2] + xp[1::2, 1::2]) * 0.25
 
 
 # --------------------------------------------------------------------------------------------------

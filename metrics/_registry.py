@@ -14,6 +14,7 @@ from .edge_preservation import _qabf_impl, qabf
 from .spatial import _ag_impl, _ei_impl, _sd_impl, _sf_impl, ag, ei, sd, sf
 from .ssim import _ms_ssim_impl, ms_ssim
 from .fidelity import _vif_impl, _viff_impl, vif, viff
+from ._torch_f32 import torch_arithmetic
 
 __all__ = ["MetricInfo", "METRICS", "METRIC_KEYS", "get_metric", "provenance", "describe"]
 
@@ -46,7 +47,11 @@ class MetricInfo:
 
     ``units`` is the default unit; :meth:`units_for` gives the unit under a convention (MI is in
     bits or nats, SF and SD change scale under tang2022, MS-SSIM is a sum under ivifzoo).
-    ``version`` changes whenever an implementation change could change a stored value.
+    ``version`` changes whenever an implementation change could change a stored value;
+    :meth:`version_for` gives it per convention (``versions_by_convention`` overrides it where
+    only some conventions changed). ``torch_conventions``: the conventions under which the value
+    is computed by PyTorch float32 kernels, as its reference code computes it, and therefore
+    depends on the machine (``docs/metrics.md``).
     """
 
     key: str
@@ -61,6 +66,8 @@ class MetricInfo:
     fn: Callable = field(repr=False, compare=False)
     impl: Callable[[Triplet], float] = field(repr=False, compare=False)
     units_by_convention: Mapping[str, str] = field(default_factory=dict, compare=False)
+    versions_by_convention: Mapping[str, str] = field(default_factory=dict, compare=False)
+    torch_conventions: frozenset = field(default_factory=frozenset, compare=False)
 
     @property
     def direction(self) -> str:
@@ -69,6 +76,10 @@ class MetricInfo:
     def units_for(self, convention: str) -> str:
         conv = get_convention(convention).name
         return self.units_by_convention.get(conv, self.units)
+
+    def version_for(self, convention: str) -> str:
+        conv = get_convention(convention).name
+        return self.versions_by_convention.get(conv, self.version)
 
     def effective_source(self, convention: str) -> str:
         conv = get_convention(convention).name
@@ -85,11 +96,13 @@ class MetricInfo:
 
 
 def _info(key, fn, impl, display, category, units, reference, description, version="1.0",
-          **units_by_conv):
+          versions=None, torch=(), **units_by_conv):
     return MetricInfo(key=key, name=fn.__name__, display_name=display, higher_is_better=True,
                       category=category, units=units, version=version, reference=reference,
                       description=description, fn=fn, impl=impl,
-                      units_by_convention=MappingProxyType(units_by_conv))
+                      units_by_convention=MappingProxyType(units_by_conv),
+                      versions_by_convention=MappingProxyType(versions or {}),
+                      torch_conventions=frozenset(torch))
 
 
 METRICS: Mapping[str, MetricInfo] = MappingProxyType({m.key: m for m in (
@@ -120,7 +133,8 @@ METRICS: Mapping[str, MetricInfo] = MappingProxyType({m.key: m for m in (
     _info("VIF", vif, _vif_impl, "VIF", "human perception", "unitless (sum over 2 sources)",
           "Sheikh & Bovik, IEEE TIP 15(2), 2006",
           "pixel-domain multi-scale visual information fidelity, summed over both sources",
-          version="1.1"),  # 1.1: ivifzoo in PyTorch's float32 rounding
+          version="1.1",  # 1.1: ivifzoo in PyTorch's float32 rounding (numpy emulation)
+          versions={"ivifzoo": "2.0"}, torch=("ivifzoo",)),  # 2.0: computed by torch itself
     _info("Qabf", qabf, _qabf_impl, "Qabf", "image feature", "unitless (0..1)",
           "Xydeas & Petrovic, Electronics Letters 36(4), 2000",
           "edge-information preservation Q^{AB/F}"),
@@ -129,7 +143,8 @@ METRICS: Mapping[str, MetricInfo] = MappingProxyType({m.key: m for m in (
           "Ma, Zeng, Wang, IEEE TIP 24(11), 2015 (MEF-MS-SSIM); Wang, Simoncelli, Bovik, "
           "Asilomar 2003 (ivifzoo)",
           "multi-scale structural similarity to the sources",
-          version="1.1",  # 1.1: ivifzoo in PyTorch's float32 rounding
+          version="1.1",  # 1.1: ivifzoo in PyTorch's float32 rounding (numpy emulation)
+          versions={"ivifzoo": "2.0"}, torch=("ivifzoo",),  # 2.0: computed by torch itself
           ivifzoo="unitless (sum of two Wang MS-SSIMs, <= 2)"),
     _info("EI", ei, _ei_impl, "EI", "image feature", "grey levels",
           "Rajalingam & Priya, IJESI 2018; VIFB (Zhang et al., CVPRW 2020)",
@@ -166,7 +181,12 @@ def provenance(metric: str, convention: str = DEFAULT_CONVENTION) -> dict:
     Returns a dict with ``metric``, ``convention``, ``effective_source`` (the code whose formula
     is used: the convention itself, or the fallback of spec 1.2, e.g. ``"vifb"`` for EI under
     cddfuse), ``own`` (True when the convention defines the metric), ``reference``
-    (``owner/repo@commit``), ``units``, ``version`` and, for VIFF, ``source_order``.
+    (``owner/repo@commit``), ``units``, ``version`` (per convention) and, for VIFF,
+    ``source_order``. Where the value is computed by PyTorch float32 kernels as the reference
+    computes it (ivifzoo MS-SSIM and VIF), ``arithmetic`` says so and ``torch`` records what
+    decides its last bits on this machine (torch version, device, ATen CPU capability, oneDNN
+    switch, threads, CPU; ``{"torch": None, ...}`` when torch is not installed): such values
+    agree between machines only to the spread given in ``docs/metrics.md``.
     """
     info = get_metric(metric)
     conv = get_convention(convention).name
@@ -178,8 +198,12 @@ def provenance(metric: str, convention: str = DEFAULT_CONVENTION) -> dict:
         "own": info.defined_by(conv),
         "reference": _REFERENCES[src],
         "units": info.units_for(conv),
-        "version": info.version,
+        "version": info.version_for(conv),
     }
+    if conv in info.torch_conventions:
+        out["arithmetic"] = ("float32 PyTorch kernels of the computing machine (machine-dependent, "
+                             "as the reference's own values)")
+        out["torch"] = torch_arithmetic()
     if info.key == "VIFF":
         out["source_order"] = "vis_ir"
     return out
@@ -222,8 +246,12 @@ def describe(verbose: bool = False) -> str:
         lines.append("")
         lines.append("Metrics:")
         for info in METRICS.values():
-            lines.append(f"  {info.key:8s} v{info.version}  {info.category}: {info.description}. "
-                         f"[{info.reference}]  fn=metrics.{info.name}")
+            versions = "".join(f", {c} v{v}" for c, v in info.versions_by_convention.items())
+            torch_note = "".join(f"; {c}: PyTorch float32, machine-dependent"
+                                 for c in sorted(info.torch_conventions))
+            lines.append(f"  {info.key:8s} v{info.version}{versions}  {info.category}: "
+                         f"{info.description}{torch_note}. [{info.reference}]  "
+                         f"fn=metrics.{info.name}")
         lines.append("")
         lines.append("Conventions:")
         for c in CONVENTIONS.values():

@@ -98,8 +98,9 @@ CONVENTIONS: Mapping[str, ConventionInfo] = MappingProxyType({
         source="RollingPlain/IVIF_ZOO@61b0a44 Metric/Metric_torch.py, Metric/Qabf.py, "
                "Metric/ssim.py, eval_torch.py",
         grey_rule="PIL convert('L'): (19595 R + 38470 G + 7471 B + 32768) >> 16",
-        dtype="float32 tensors / int32 (MI) (MS-SSIM and VIF in PyTorch 2.13's float32 CPU "
-              "rounding, the other formulas in float64; values agree within 1e-4 relative)",
+        dtype="float32 tensors / int32 (MI): MS-SSIM and VIF computed by PyTorch float32 "
+              "operations as in the reference (machine-dependent, like the reference's own "
+              "values), the other formulas in float64 (within 1e-4 relative)",
         description="EN adds 1e-7 inside the log; AG divided by r*c; MI in bits without the "
                     "merge; VIF with zero 'same' padding and an asymmetric window; EI with zero "
                     "padding; MS-SSIM is the sum of two Wang MS-SSIMs with the data-range quirk; "

@@ -24,12 +24,11 @@ from ._primitives import (
     integer_valued,
     levels,
     tiles,
-    torch_conv2d_f32,
-    torch_ivifzoo_vif_window_f32,
 )
+from ._torch_f32 import ivifzoo_vifp
 from .conventions import DEFAULT_CONVENTION, Triplet
 
-__all__ = ["vif", "viff", "vifp_pass", "vifp_torch_f32", "VIFF_SOURCE_ORDERS"]
+__all__ = ["vif", "viff", "vifp_pass", "VIFF_SOURCE_ORDERS"]
 
 VIF_SIGMA_N_SQ = 2.0                       # LIVE vifp_mscale.m
 VIFF_SIGMA_N_SQ = 0.005 * 255.0 * 255.0    # Han et al.: visual noise sq = 325.125
@@ -347,7 +346,8 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
     * ``vif_num_fast``, ``vif_den_fast``: the VIF sums without the refinement described below.
 
     Option ``saturate_first_scale`` (Tang 2022): uint8 products saturate at 255 at scale 1; inputs
-    must be integer levels. (IVIF_ZOO's float32 'same'-padded variant is :func:`vifp_torch_f32`.)
+    must be integer levels. (IVIF_ZOO's float32 'same'-padded variant runs in PyTorch:
+    :func:`metrics._torch_f32.ivifzoo_vifp`.)
 
     ``octave_exact`` (default: on for the plain 'valid' float core): in flat or nearly flat windows
     the clamps of the reference code (variance < 1e-10, gain < 0) and VIFF's smaller-gain selection
@@ -443,47 +443,6 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
             "vif_num_fast": vif_num_fast, "vif_den_fast": vif_den_fast, "exact": octave_exact}
 
 
-def vifp_torch_f32(refs: list[np.ndarray], dist: np.ndarray) -> dict:
-    """IVIF_ZOO's ``vifp_mscale(ref, dist)`` (``Metric_torch.py``) for every reference, as PyTorch
-    computes it on a CPU in float32.
-
-    Four scales, window N = 17, 9, 5, 3 on IVIF_ZOO's asymmetric grid
-    (:func:`~metrics._primitives.torch_ivifzoo_vif_window_f32`); every filtering, including the one
-    before the ``[::2, ::2]`` decimation, is ``F.conv2d`` with zero padding N // 2 ('same'). Each
-    convolution is reproduced with PyTorch's own rounding
-    (:func:`~metrics._primitives.torch_conv2d_f32`) and the clamps run in float32 in the
-    reference's order (:func:`_vif_maps`, :func:`_vif_sums` on float32 arrays): in flat regions the
-    local variances are float32 cancellation noise, and which of them fall below 1e-10 or give a
-    negative gain decides the published value (a float64 computation of the same formulas is off
-    by up to 2e-4). The information terms are summed in float32 as torch sums them, though not in
-    the same order (about 1e-6 relative).
-
-    Returns ``{"vif_num": [...], "vif_den": [...]}``, one entry per reference.
-    """
-    f32 = np.float32
-    nref = len(refs)
-    imgs = np.stack([*(np.asarray(r, dtype=f32) for r in refs), np.asarray(dist, dtype=f32)])
-    num, den = [0.0] * nref, [0.0] * nref
-    for scale in range(1, 5):
-        n = 2 ** (5 - scale) + 1
-        w = torch_ivifzoo_vif_window_f32(n)
-        numel = imgs.shape[-2] * imgs.shape[-1]
-        if scale > 1:
-            imgs = torch_conv2d_f32(imgs, w, n // 2, step=2, numel=numel)
-            numel = imgs.shape[-2] * imgs.shape[-1]
-        d = imgs[nref]
-        # filter inputs: refs, dist, refs^2, dist^2, refs*dist
-        src = np.concatenate([imgs, imgs * imgs, imgs[:nref] * d])
-        m = torch_conv2d_f32(src, w, n // 2, numel=numel)
-        mu, e2, e12 = m[:nref + 1], m[nref + 1:2 * nref + 2], m[2 * nref + 2:]
-        # the reference's clamps and information sums, in float32 (NumPy keeps the dtype)
-        nums, dens = _vif_sums(_vif_maps(mu, e2, e12, keep_raw=False)[0], None)[:2]
-        for k in range(nref):
-            num[k] += nums[k]
-            den[k] += dens[k]
-    return {"vif_num": num, "vif_den": den}
-
-
 # ------------------------------------------------------------------------------------------------
 # VIF
 # ------------------------------------------------------------------------------------------------
@@ -526,7 +485,8 @@ def _vif_call(t: Triplet) -> float:
     conv = t.convention
     if conv == "ivifzoo":
         a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-        return sum(_vif_terms(vifp_torch_f32([a, b], f)))
+        va, vb = ivifzoo_vifp([a, b], f)
+        return float(va + vb)  # float32 sum, as IVIF_ZOO adds its two tensors
     check_min_size(t.hw, VALID_MIN_SIZE, f"VIF (convention {conv!r}, 4 scales of 'valid' windows "
                                          f"17, 9, 5, 3)")
     if conv == "tang2022":
@@ -577,8 +537,11 @@ def vif(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
         * ``cddfuse``: ``Evaluator.VIFF`` (float32); a NaN source term (constant source) is
           replaced by 1.0 as there, with a :class:`~metrics.NaNTermReplacedWarning`.
         * ``ivifzoo``: ``Metric_torch.py``: zero-padded 'same' filtering everywhere and an
-          asymmetric window grid (+0.013 to +0.024), in PyTorch 2.13's float32 CPU rounding
-          (:func:`vifp_torch_f32`; about 1.7 s per 640x480 triplet on one core).
+          asymmetric window grid (+0.013 to +0.024), float32. Computed by torch with the
+          reference's operations (:func:`metrics._torch_f32.ivifzoo_vifp`): the clamps compare
+          float32 noise in flat windows, so the value depends on the machine's kernels as
+          IVIF_ZOO's own does (``docs/metrics.md``). Needs torch
+          (:class:`~metrics.TorchRequiredError` otherwise).
         * ``vifb``: VIFB has no VIF (MEFB's "VIF" is Han's VIFF): the tang2023 formula inside
           VIFB's channel loop.
 
@@ -645,7 +608,7 @@ def viff(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION,
     ----------
     fused, ir, vis : ndarray
         H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width, smaller
-        side >= 41.
+        side >= 41; a float image in [0, 1] beside a 0-255 one is refused (it would score 0).
     convention : str, keyword-only
         Only ``vifb`` defines VIFF (MEFB wrapper: RGB fused with grey sources uses the fused R
         channel; a grey fused image with RGB sources uses CIELAB L*, unverified,

@@ -54,7 +54,8 @@ def en(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     Parameters
     ----------
     fused, ir, vis : ndarray
-        H x W or H x W x 3 (RGB) arrays, uint8 or float in [0, 255], same height and width.
+        H x W or H x W x 3 (RGB) arrays, uint8 or float in [0, 255], same height and width; a
+        float image in [0, 1] beside a 0-255 one is refused (it would score EN 1.0 or less).
     convention : str, keyword-only
         ``tang2023``/``tang2022``: MATLAB ``entropy`` of the uint8 grey image (Tang's
         ``analysis_Reference.m``). ``vifb``: VIFB ``metricsEntropy.m``, bin ``floor(F)+1``,

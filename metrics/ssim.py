@@ -1,4 +1,5 @@
-"""MS-SSIM: Ma et al.'s MEF-MS-SSIM and the IVIF_ZOO sum of two Wang MS-SSIMs.
+"""MS-SSIM: Ma et al.'s MEF-MS-SSIM and the IVIF_ZOO sum of two Wang MS-SSIMs (the latter run by
+torch, ``_torch_f32.py``).
 
 The two definitions are incompatible (spec ``metrics.md`` 4.10): MEF-MS-SSIM compares the fused
 image with a structure built from both sources and is <= 1; the IVIF_ZOO value is the sum of two
@@ -11,15 +12,13 @@ import numpy as np
 from ._evaluate import evaluate
 from ._primitives import (
     EPS,
-    avg_pool2_zero_pad,
     check_min_size,
     correlate_valid_t,
     gaussian_factor,
     mean2x2_symmetric_decimate,
     tiles,
-    torch_conv2d_f32,
-    torch_gaussian_1d_f32,
 )
+from ._torch_f32 import wang_ms_ssim
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["ms_ssim", "mef_ssim", "mef_ms_ssim", "wang_ms_ssim"]
@@ -32,7 +31,6 @@ MEF_WEIGHTS = np.array([0.0448, 0.2856, 0.3001]) / np.sum([0.0448, 0.2856, 0.300
 MEF_MIN_SIZE = MEF_WINDOW * 2 ** (len(MEF_WEIGHTS) - 1)  # 44
 
 # ---- Wang MS-SSIM as in pytorch-msssim (IVIF_ZOO) ---------------------------------------------------
-WANG_WEIGHTS = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
 WANG_MIN_SIZE = (11 - 1) * 2 ** 4 + 1  # smaller side must be > 160
 
 
@@ -150,65 +148,16 @@ def mef_ms_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     return float(np.prod(qs ** MEF_WEIGHTS))
 
 
-def _wang_level_f32(x: np.ndarray, y: np.ndarray, c1: np.float32, c2: np.float32):
-    """pytorch-msssim's ``_ssim`` for the stacks ``x`` (sources) and ``y`` (the one image every
-    source is compared with), in PyTorch's float32 CPU arithmetic. Returns the (ssim, cs) map
-    means per source (accumulated in float64; torch's float32 mean differs by about 1e-7)."""
-    k = len(x)
-    g = torch_gaussian_1d_f32(11, 1.5)
-    numel = x.shape[-2] * x.shape[-1]
-    inputs = np.concatenate([x, y[None], x * x, (y * y)[None], x * y])
-    rows = torch_conv2d_f32(inputs, g[:, None], numel=numel)                   # along H
-    m = torch_conv2d_f32(rows, g[None, :], numel=rows.shape[-2] * rows.shape[-1])  # along W
-    mu1, mu2, e11, e22, e12 = m[:k], m[k], m[k + 1:2 * k + 1], m[2 * k + 1], m[2 * k + 2:]
-    mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
-    s11, s22, s12 = e11 - mu1_sq, e22 - mu2_sq, e12 - mu12
-    cs_map = (np.float32(2) * s12 + c2) / (s11 + s22 + c2)
-    ssim_map = ((np.float32(2) * mu12 + c1) / (mu1_sq + mu2_sq + c1)) * cs_map
-    axes = (-2, -1)
-    return ssim_map.mean(axis=axes, dtype=np.float64), cs_map.mean(axis=axes, dtype=np.float64)
-
-
-def wang_ms_ssim(sources, y: np.ndarray, data_range: float = 255.0) -> np.ndarray:
-    """Wang, Simoncelli, Bovik multi-scale SSIM of every image in ``sources`` against ``y``,
-    computed as pytorch-msssim's ``ms_ssim`` (the copy in IVIF_ZOO's ``ssim.py``) computes it on a
-    CPU in float32: 5 levels, 11-tap Gaussian sigma 1.5 applied as 'valid' 1-D convolutions along
-    H then W, zero-padded 2x2 average pooling on odd sizes, ReLU on the per-level terms.
-
-    Inputs are the tensors as the reference sees them (IVIF_ZOO: the 0-255 image times 255) and
-    are cast to float32. Every convolution is reproduced with PyTorch 2.13's own rounding
-    (:func:`~metrics._primitives.torch_conv2d_f32`): with IVIF_ZOO's data range the contrast term
-    of flat regions is a ratio of float32 cancellation noise, and the published values contain
-    that noise. For 8-bit images times 255 the 2x2 pooling is exact in float32 (the four values
-    summed at level l are multiples of 4^-l below 2^16, so every partial sum fits in 24 bits) and
-    its summation order does not matter; for other data it may differ from torch in the last bit.
-    Returns one value per source.
-    """
-    x = np.stack([np.asarray(a, dtype=np.float32) for a in sources])
-    y = np.asarray(y, dtype=np.float32)
-    check_min_size(y.shape, WANG_MIN_SIZE, "MS-SSIM (ivifzoo: 5 levels, smaller side > 160)")
-    c1 = np.float32((0.01 * data_range) ** 2)
-    c2 = np.float32((0.03 * data_range) ** 2)
-    terms = []
-    for level in range(len(WANG_WEIGHTS)):
-        ssim, cs = _wang_level_f32(x, y, c1, c2)
-        if level < len(WANG_WEIGHTS) - 1:
-            terms.append(np.maximum(cs, 0.0))
-            x = np.stack([avg_pool2_zero_pad(a) for a in x])
-            y = avg_pool2_zero_pad(y)
-        else:
-            terms.append(np.maximum(ssim, 0.0))
-    return np.prod(np.array(terms) ** WANG_WEIGHTS[:, None], axis=0)
-
-
 def _ms_ssim_impl(t: Triplet) -> float:
     a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
     if t.convention == "ivifzoo":
+        check_min_size(f.shape, WANG_MIN_SIZE, "MS-SSIM (ivifzoo: 5 levels, smaller side > 160)")
         # Data-range quirk: to_tensor leaves float arrays unscaled, the code multiplies by 255 and
-        # passes data_range=255 (on 0-255 data that is data_range = 1). Reproduced literally,
-        # in float32, since the result depends on the float32 rounding of the 0-65025 tensors.
+        # passes data_range=255 (on 0-255 data that is data_range = 1). Run literally in float32
+        # torch, since the value is float32 rounding noise of the 0-65025 tensors in flat regions.
         a255, b255, f255 = (z.astype(np.float32) * np.float32(255.0) for z in (a, b, f))
-        return float(np.sum(wang_ms_ssim([a255, b255], f255, 255.0)))
+        va, vb = wang_ms_ssim([a255, b255], f255, 255.0)
+        return float(va + vb)  # float32 sum, as IVIF_ZOO adds its two tensors
     return mef_ms_ssim(a, b, f)
 
 
@@ -225,14 +174,18 @@ def ms_ssim(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
       Simoncelli, Bovik, "Multiscale structural similarity for image quality assessment",
       Asilomar 2003), <= 2. Quirk reproduced: the effective data range is 1 on 0-255 data
       (``to_tensor`` does not rescale float arrays, then ``* 255`` with ``data_range=255``), so
-      C1 and C2 are negligible (about 0.95 on TNO instead of 1.25) and flat regions contribute
-      float32 noise; the computation follows PyTorch 2.13's float32 CPU rounding bit for bit
-      (see :func:`wang_ms_ssim`). Smaller side > 160.
+      C1 and C2 are negligible (about 0.95 on TNO instead of 1.25) and the contrast term of
+      flat regions is a ratio of float32 rounding noise. Computed by torch with the reference's
+      float32 operations (:func:`wang_ms_ssim`), so the value is what IVIF_ZOO's code gives on
+      this machine: it depends on the CPU/GPU kernels (up to about 5e-3 relative between
+      machines, ``docs/metrics.md``; recorded by :func:`metrics.provenance`). Needs torch
+      (:class:`~metrics.TorchRequiredError` otherwise). Smaller side > 160.
 
     Parameters
     ----------
     fused, ir, vis : ndarray
-        H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width.
+        H x W or H x W x 3 (RGB), uint8 or float in [0, 255], same height and width. A float
+        image in [0, 1] next to a 0-255 one is refused (:class:`~metrics.MetricInputError`).
     convention : str, keyword-only
         See above.
 

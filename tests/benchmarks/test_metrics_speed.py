@@ -2,7 +2,8 @@
 
 Run with ``python -m pytest tests/benchmarks --benchmark-only`` (pyproject's ``addopts`` has
 ``--benchmark-skip``). For single-thread figures set ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``
-in the environment, or use ``benchmarks/metrics_speed.py``, which sets them itself.
+in the environment, or use ``benchmarks/metrics_speed.py``, which sets them itself; the full-set
+timings run torch (ivifzoo MS-SSIM and VIF) with one intra-op thread.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_metric(benchmark, triplet, key):
 
 
 @pytest.mark.parametrize("convention", list(metrics.CONVENTIONS))
-def test_all_twelve(benchmark, triplet, convention):
+def test_all_twelve(benchmark, triplet, convention, one_torch_thread):
     size, (f, a, b) = triplet
     benchmark.group = f"all 12 {size}"
     with warnings.catch_warnings():

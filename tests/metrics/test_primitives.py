@@ -1,19 +1,17 @@
-"""The shared building blocks reproduce the MATLAB / OpenCV / PIL / PyTorch operations they stand for.
+"""The shared building blocks reproduce the MATLAB / OpenCV / PIL operations they stand for.
 
 Loops over pixels and patches appear here only as slow, obviously-correct references.
 """
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import pytest
 from scipy import ndimage, signal
 
+from metric_helpers import read_fixture_image
 from metrics import _primitives as P
-from metrics import fidelity as P_fid
 from metrics.edge_preservation import qabf_core
-from metrics.ssim import MEF_C, mef_ssim, wang_ms_ssim
+from metrics.ssim import MEF_C, mef_ssim
 
 RNG = np.random.default_rng(7)
 
@@ -50,25 +48,27 @@ def test_pil_grey_is_bit_exact():
     assert np.array_equal(P.rgb2gray_pil(rgb.astype(np.float64)), ref)
 
 
-def test_cddfuse_grey_same_for_pil_and_opencv_reads(metric_fixtures_dir, read_image):
+def test_cddfuse_grey_same_for_pil_and_opencv_reads(fixture_place):
     """CDDFuse read every file with cv2 (3 channels, BGR); the harness passes PIL arrays (1 or 3
     channels). The convention's grey image must not depend on which reader was used."""
     cv2 = pytest.importorskip("cv2")
     from metrics.conventions import Triplet
-    for path in sorted(metric_fixtures_dir.glob("*.*g")):
-        pil = read_image(path.name)
+    _, folder = fixture_place
+    for path in sorted(folder.glob("*.*g")):
+        pil = read_fixture_image(folder, path.name)
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         ref = np.round(cv2.cvtColor(bgr.astype(np.float32), cv2.COLOR_BGR2GRAY))
         ours = Triplet(pil, pil, pil, "cddfuse").grey("fused")
         assert np.array_equal(ours, ref), path.name
 
 
-def test_ivifzoo_grey_matches_pil_convert_l(metric_fixtures_dir, read_image):
+def test_ivifzoo_grey_matches_pil_convert_l(fixture_place):
     Image = pytest.importorskip("PIL.Image")
     from metrics.conventions import Triplet
-    for path in sorted(metric_fixtures_dir.glob("*.*g")):
+    _, folder = fixture_place
+    for path in sorted(folder.glob("*.*g")):
         ref = np.asarray(Image.open(path).convert("L"))
-        pil = read_image(path.name)
+        pil = read_fixture_image(folder, path.name)
         assert np.array_equal(Triplet(pil, pil, pil, "ivifzoo").grey("fused"), ref), path.name
 
 
@@ -149,14 +149,10 @@ def test_gradient_is_matlab_gradient():
 
 
 @pytest.mark.parametrize("shape", [(8, 10), (9, 11), (9, 10), (8, 11)])
-def test_two_by_two_downsampling_rules(shape):
+def test_matlab_two_by_two_downsampling(shape):
     x = RNG.integers(0, 256, shape).astype(np.float64)
     ref = ndimage.correlate(x, np.ones((2, 2)) / 4, mode="reflect", origin=-1)[::2, ::2]
     assert np.array_equal(P.mean2x2_symmetric_decimate(x), ref)
-    torch = pytest.importorskip("torch")
-    t = torch.from_numpy(x)[None, None]
-    pooled = torch.nn.functional.avg_pool2d(t, 2, padding=[s % 2 for s in shape])[0, 0].numpy()
-    assert np.allclose(P.avg_pool2_zero_pad(x), pooled, rtol=0, atol=1e-12)
 
 
 def test_histograms_and_entropy():
@@ -207,184 +203,6 @@ def test_vectorised_mef_ssim_equals_the_patch_loop():
     y = np.clip(np.round(0.6 * x1 + 0.4 * x2 + RNG.normal(0, 3, xx.shape)), 0, 255)
     assert mef_ssim(x1, x2, y) == pytest.approx(_mef_ssim_loop(x1, x2, y), rel=1e-10)
     assert mef_ssim(x1, x1, x1) == pytest.approx(_mef_ssim_loop(x1, x1, x1), rel=1e-10)
-
-
-# --------------------------------------------------------------------------------------------------
-# PyTorch float32 CPU arithmetic (IVIF_ZOO). References: torch itself, and exact rational arithmetic.
-# --------------------------------------------------------------------------------------------------
-def _round_f32(v) -> np.float32:
-    """Correctly rounded float32 (ties to even) of an exact Fraction ``v``."""
-    r = np.float32(float(v))  # within one unit of the answer
-    cands = [np.nextafter(r, np.float32(-np.inf)), r, np.nextafter(r, np.float32(np.inf))]
-    dist = [abs(Fraction(float(c)) - v) for c in cands]
-    best = min(dist)
-    ties = [c for c, d in zip(cands, dist) if d == best]
-    return min(ties, key=lambda c: int(np.array(c).view(np.int32)) & 1)
-
-
-def _fma_f32(acc, w, x):
-    acc = np.array(acc, dtype=np.float32)
-    acc64 = acc.astype(np.float64)
-    p = np.full(acc.shape, np.float64(np.float32(x)) * np.float64(np.float32(w)))
-    s = p + acc64
-    P._fma_f32_into(acc, acc64, s, p, np.empty(acc.shape, dtype=np.int64),
-                    np.empty(acc.shape, dtype=bool))
-    assert np.array_equal(acc64, acc)
-    return acc
-
-
-def test_fma_emulation_rounds_once():
-    # a float64 sum that lands exactly on a float32 midpoint although the exact sum is below it:
-    # rounding twice gives 2^30 + 2^8, one fused multiply-add gives 2^30 + 2^7
-    acc = np.float32(2.0 ** 30 + 2.0 ** 7)
-    w, x = np.float32(1 + 2.0 ** -15), np.float32(2.0 ** 6 * (1 - 2.0 ** -15))
-    assert np.float32(np.float64(acc) + np.float64(w) * np.float64(x)) == 2.0 ** 30 + 2.0 ** 8
-    assert _fma_f32([acc], w, x)[0] == 2.0 ** 30 + 2.0 ** 7
-    rng = np.random.default_rng(11)
-    for _ in range(3000):
-        a, w, x = (np.float32(rng.normal() * 2.0 ** rng.integers(-30, 30)) for _ in range(3))
-        if rng.random() < 0.3:  # products far below the accumulator: the rounding-prone case
-            x = np.float32(x * 2.0 ** -40)
-        exact = Fraction(float(a)) + Fraction(float(w)) * Fraction(float(x))
-        assert _fma_f32([a], w, x)[0] == _round_f32(exact), (a, w, x)
-
-
-# shapes around PyTorch's oneDNN / native switch (input numel > 20480 -> oneDNN)
-_CONV_SHAPES = [(128, 160), (129, 160), (60, 70), (171, 177)]
-
-
-@pytest.mark.parametrize("shape", _CONV_SHAPES)
-def test_torch_conv2d_f32_is_bit_exact(shape):
-    torch = pytest.importorskip("torch")
-    F_ = torch.nn.functional
-    rng = np.random.default_rng(shape[0])
-    base = rng.integers(0, 256, shape).astype(np.float32)
-    base[: shape[0] // 3, : shape[1] // 2] = 255.0  # a flat block
-    data = [base, base * base, (base * 255) * (base * 255), base * np.float32(0.37)]
-    g = P.torch_gaussian_1d_f32(11, 1.5)
-    kernels = [(P.torch_ivifzoo_vif_window_f32(n), n // 2) for n in (17, 9, 5, 3)]
-    kernels += [(g[:, None], 0), (g[None, :], 0)]
-    for x in data:
-        for w, pad in kernels:
-            ref = F_.conv2d(torch.from_numpy(x)[None, None], torch.from_numpy(w)[None, None],
-                            padding=pad)[0, 0].numpy()
-            assert np.array_equal(P.torch_conv2d_f32(x, w, pad), ref), (w.shape, x.dtype)
-            assert np.array_equal(P.torch_conv2d_f32(x, w, pad, step=2), ref[::2, ::2])
-    stack = P.torch_conv2d_f32(np.stack(data[:2]), kernels[0][0], 8)
-    ref = F_.conv2d(torch.from_numpy(data[1])[None, None],
-                    torch.from_numpy(kernels[0][0])[None, None], padding=8)[0, 0].numpy()
-    assert np.array_equal(stack[1], ref)
-
-
-def test_torch_windows_match_torch():
-    torch = pytest.importorskip("torch")
-    c = torch.arange(11, dtype=torch.float32) - 5
-    g = torch.exp(-(c ** 2) / (2 * 1.5 ** 2))
-    assert np.array_equal(P.torch_gaussian_1d_f32(11, 1.5), (g / g.sum()).numpy())
-    for n, allowed in ((17, 4), (9, 0), (5, 0), (3, 0)):
-        x = torch.linspace(-n // 2, n // 2, n)
-        xx, yy = torch.meshgrid(x, x, indexing="ij")
-        w = torch.exp(-(xx ** 2 + yy ** 2) / (2 * (n / 5) ** 2))
-        w = (w / w.sum()).numpy()
-        ours = P.torch_ivifzoo_vif_window_f32(n)
-        # torch's vectorised float32 exp is not correctly rounded at 4 taps of n = 17 (1 ulp)
-        ulps = np.abs(ours.view(np.int32).astype(np.int64) - w.view(np.int32))
-        assert ulps.max() <= 1 and np.count_nonzero(ulps) <= allowed, n
-
-
-def _torch_flat_scene(torch, h, w, seed):
-    """Float32 0-255 test images with texture and a large saturated block (float32 noise there
-    decides the IVIF_ZOO values)."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 256, (h, w)).astype(np.float32)
-    x[h // 4:, : w // 2] = 255.0
-    y = np.clip(x + rng.normal(0, 20, x.shape), 0, 255).round().astype(np.float32)
-    y[h // 4 + 10:, : w // 2 - 10] = 255.0
-    return x, y
-
-
-def test_wang_ms_ssim_follows_pytorch_msssim_in_float32():
-    """ivifzoo MS-SSIM against a transcription of pytorch-msssim run by torch in float32, with
-    IVIF_ZOO's inputs (0-255 data times 255, data_range 255)."""
-    torch = pytest.importorskip("torch")
-    F_ = torch.nn.functional
-    for h, w in ((171, 177), (200, 240)):
-        x, y = _torch_flat_scene(torch, h, w, h)
-        c = torch.arange(11, dtype=torch.float32) - 5
-        win = torch.exp(-(c ** 2) / (2 * 1.5 ** 2))
-        win = (win / win.sum()).reshape(1, 1, 1, 11)
-
-        def gf(t):
-            return F_.conv2d(F_.conv2d(t, win.transpose(2, 3)), win)
-
-        X = torch.from_numpy(x)[None, None] * 255.0
-        Y = torch.from_numpy(y)[None, None] * 255.0
-        weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
-        C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-        terms = []
-        for level in range(5):
-            m1, m2 = gf(X), gf(Y)
-            s1, s2, s12 = gf(X * X) - m1.pow(2), gf(Y * Y) - m2.pow(2), gf(X * Y) - m1 * m2
-            cs = (2 * s12 + C2) / (s1 + s2 + C2)
-            ss = ((2 * m1 * m2 + C1) / (m1.pow(2) + m2.pow(2) + C1)) * cs
-            if level < 4:
-                terms.append(torch.relu(cs.mean()))
-                pad = [s % 2 for s in X.shape[2:]]
-                X, Y = F_.avg_pool2d(X, 2, padding=pad), F_.avg_pool2d(Y, 2, padding=pad)
-        terms.append(torch.relu(ss.mean()))
-        ref = float(torch.prod(torch.stack(terms) ** weights))
-        ours = wang_ms_ssim([x * np.float32(255)], y * np.float32(255), 255.0)
-        assert ours.shape == (1,)
-        assert ours[0] == pytest.approx(ref, rel=1e-6), (h, w)
-
-
-def test_ivifzoo_vif_follows_metric_torch_in_float32():
-    """vifp_torch_f32 against a transcription of IVIF_ZOO's ``vifp_mscale`` run by torch."""
-    torch = pytest.importorskip("torch")
-    F_ = torch.nn.functional
-
-    def window(n):
-        x = torch.linspace(-n // 2, n // 2, n)
-        xx, yy = torch.meshgrid(x, x, indexing="ij")
-        g = torch.exp(-(xx ** 2 + yy ** 2) / (2 * (n / 5) ** 2))
-        return g / g.sum()
-
-    def conv(t, w):
-        return F_.conv2d(t[None, None], w[None, None], padding=w.shape[0] // 2)[0, 0]
-
-    def vifp(ref, dist):
-        num = den = 0.0
-        for scale in range(1, 5):
-            n = 2 ** (4 - scale + 1) + 1
-            win = window(n)
-            if scale > 1:
-                ref, dist = conv(ref, win)[::2, ::2], conv(dist, win)[::2, ::2]
-            mu1, mu2 = conv(ref, win), conv(dist, win)
-            s1 = conv(ref * ref, win) - mu1 * mu1
-            s2 = conv(dist * dist, win) - mu2 * mu2
-            s12 = conv(ref * dist, win) - mu1 * mu2
-            s1[s1 < 0] = 0
-            s2[s2 < 0] = 0
-            g = s12 / (s1 + 1e-10)
-            sv = s2 - g * s12
-            g[s1 < 1e-10] = 0
-            sv[s1 < 1e-10] = s2[s1 < 1e-10]
-            s1[s1 < 1e-10] = 0
-            g[s2 < 1e-10] = 0
-            sv[s2 < 1e-10] = 0
-            sv[g < 0] = s2[g < 0]
-            g[g < 0] = 0
-            sv[sv <= 1e-10] = 1e-10
-            num += float(torch.sum(torch.log10(1 + g ** 2 * s1 / (sv + 2))))
-            den += float(torch.sum(torch.log10(1 + s1 / 2)))
-        return num / den
-
-    x, y = _torch_flat_scene(torch, 150, 160, 3)
-    res = P_fid.vifp_torch_f32([x, y], y * np.float32(0.5) + x * np.float32(0.5))
-    for k, ref_img in enumerate((x, y)):
-        fused = torch.from_numpy(y * np.float32(0.5) + x * np.float32(0.5))
-        ref = vifp(torch.from_numpy(ref_img), fused)
-        assert res["vif_num"][k] / res["vif_den"][k] == pytest.approx(ref, rel=1e-5)
 
 
 def test_qabf_core_exact_order_equals_fast_path_on_integers():

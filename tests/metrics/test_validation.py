@@ -115,6 +115,52 @@ def test_zero_to_one_float_data_triggers_a_warning():
         metrics.sd(F / 255.0, A / 255.0, B / 255.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sources", ["uint8", "float 0-255"])
+def test_unit_scale_fused_with_byte_scale_sources_is_refused(dtype, sources):
+    """A [0, 1] float fused image with 0-255 sources used to score EN 1.0, VIFF 0.0, MS-SSIM
+    0.086 without a word; it is refused, naming the arrays, dtypes, ranges and the fix."""
+    fused = (F / 255.0).astype(dtype)
+    a, b = (A, B) if sources == "uint8" else (A.astype(np.float64), B.astype(np.float64))
+    for call in (lambda: metrics.compute(fused, a, b),
+                 lambda: metrics.en(fused, a, b, convention="ivifzoo"),
+                 lambda: metrics.viff(fused, a, b)):
+        with pytest.raises(metrics.MetricInputError) as e:
+            call()
+        msg = str(e.value)
+        assert f"fused ({np.dtype(dtype).name}, min {fused.min():g}, max {fused.max():g})" in msg
+        assert f"ir ({a.dtype}, min {A.min():g}, max {A.max():g})" in msg
+        assert f"vis ({b.dtype}" in msg
+        assert "multiply fused by 255" in msg
+
+
+def test_unit_scale_source_beside_a_byte_scale_image_is_refused():
+    with pytest.raises(metrics.MetricInputError, match=r"multiply vis by 255") as e:
+        metrics.compute(F, A, B / 255.0, ["EN"])
+    assert "ir (uint8" in str(e.value) and "fused (uint8" in str(e.value)
+
+
+def test_scale_rule_edge_cases():
+    dark = np.zeros_like(F, dtype=np.float64)
+    dark[0, 0] = 1.0
+    # all-zero float fused image: no scale (0 * 255 = 0), scored as given, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", metrics.InputRangeWarning)
+        zero = metrics.compute(np.zeros(F.shape), A, B, ["EN", "SD"])
+    assert zero["SD"] == 0.0
+    # a float image holding grey levels 0 and 1 is ambiguous and refused; as uint8 it is levels
+    with pytest.raises(metrics.MetricInputError, match="different scales"):
+        metrics.compute(dark, A, B, ["EN"])
+    assert metrics.compute(dark.astype(np.uint8), A, B, ["SD"])["SD"] > 0.0
+    # a constant [0, 1] float fused image is refused too; one above 1 is a grey level
+    with pytest.raises(metrics.MetricInputError, match="different scales"):
+        metrics.compute(np.full(F.shape, 0.5), A, B, ["EN"])
+    assert metrics.compute(np.full(F.shape, 1.5), A, B, ["SD"])["SD"] == 0.0
+    # sources in [0, 1] with an all-zero fused image: all on one scale, warned as before
+    with pytest.warns(metrics.InputRangeWarning):
+        metrics.compute(np.zeros(F.shape), A / 255.0, B / 255.0, ["SD"])
+
+
 def test_non_integer_float_is_quantised_with_a_warning_for_histograms():
     x = F.astype(np.float64) + 0.25
     x = np.minimum(x, 255.0)
