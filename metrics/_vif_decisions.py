@@ -115,12 +115,15 @@ def _value_limits(ev: float, ec: float, ed: float) -> tuple[float, float]:
 def candidates(s: int, e2, maps, raw, s2_raw, viff_order) -> np.ndarray:
     """Pixels of a tile where a decision might go either way within rounding error, or a VID term
     might be ill-conditioned: a cheap test with tile-wide bounds that selects a superset of the
-    pixels :func:`risky` flags. Arguments as returned by ``fidelity._vif_maps`` on the tile."""
+    pixels :func:`risky` flags. Arguments as returned by ``fidelity._vif_maps`` on the tile.
+
+    The bounds use max E[x^2] over the tile. With saturated products (Tang 2022) mu^2 can exceed
+    E[x^2], but only where the variance is negative far beyond any bound (the gain is then surely
+    0); wherever a decision is close, mu^2 <= E[x^2] + 1e-10.
+    """
     nref = len(raw)
     c = _tile_coefficient(s)
-    var = [s1 for s1, _ in raw] + [s2_raw]
-    # c * max(E[x^2], mu^2) (mu^2 = E[x^2] - var exceeds E[x^2] only with saturated products)
-    emax = [c * (float(e.max()) + max(0.0, -float(v.min()))) for e, v in zip(e2, var)]
+    emax = [c * float(e.max()) for e in e2]
     cand = s2_raw <= T + emax[nref]
     for k in range(nref):
         s1, s12 = raw[k]
@@ -153,16 +156,14 @@ def _value_error(g, s1, s12, s2, ev, ec, ed, err_g) -> np.ndarray:
     return np.where(s1 > ev, err, np.inf)  # s1 <= ev: a variance decision is uncertain anyway
 
 
-def uncertain(s: int, stats, bnds, viff_order, kinds: bool = False, same_refs=None):
+def uncertain(s: int, stats, bnds, viff_order, kinds: bool = False):
     """Decisions of the reference code that rounding could flip, per pixel (1-D arrays), and VID
     terms whose rounding error could exceed ``VALUE_TOL``.
 
     ``stats`` = (mu, e2, ecross) as stacked arrays; ``bnds`` = (e_var, e_cross) as returned by
     :func:`bounds` (0 where a value is known exactly). Flags variances within their bound of the
     threshold, covariances within their bound of 0 (the sign of the gain), ill-conditioned VID terms
-    and, for VIFF, gains of the two sources closer than their bounds, except where ``same_refs``
-    says that the two references are identical over the window's full-resolution support (their
-    maps are then identical, so the selection does not matter). With ``kinds``, returns
+    and, for VIFF, gains of the two sources closer than their bounds. With ``kinds``, returns
     (mask, {kind: mask}) for the kinds in ``KINDS``.
     """
     mu, e2, ec = stats
@@ -199,8 +200,6 @@ def uncertain(s: int, stats, bnds, viff_order, kinds: bool = False, same_refs=No
         select = np.abs(gs[i] - gs[j]) <= g_err[i] + g_err[j]
         # certain zeros on both sides are an exact tie in the reference too (source 2 wins)
         select &= (g_err[i] > 0.0) | (g_err[j] > 0.0)
-        if same_refs is not None:
-            select &= ~same_refs
     mask = variance | sign | select | value
     if kinds:
         return mask, dict(zip(KINDS, (variance, sign, select, value)))
@@ -271,15 +270,19 @@ def octave_stats(imgs1: np.ndarray, flagged: dict, fast: dict, viff_orders: dict
     if integer_valued(imgs1):  # 8-bit levels: compare in uint8 (4x less memory)
         base = imgs1.astype(np.uint8)
     lo, hi = {1: base}, {1: base}
-    # where VIFF selects: 1 where the two references differ (its window maximum is 0 where their
-    # supports are identical, which makes their statistics identical in any arithmetic)
-    pair = next((o for o in viff_orders.values() if o is not None), None)
-    dif = {} if pair is None else {1: (base[pair[0]] != base[pair[1]]).astype(np.uint8)[None]}
     for s in range(2, top + 1):
         lo[s] = _window_extreme(lo[s - 1], ns[s], 2, np.minimum)
         hi[s] = _window_extreme(hi[s - 1], ns[s], 2, np.maximum)
-        if dif:
-            dif[s] = _window_extreme(dif[s - 1], ns[s], 2, np.maximum)
+    dif = {}  # built when needed: 1 where the two references differ, at each scale's support
+
+    def same_refs(s: int, pair: tuple[int, int], r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Whether the two references are identical over each window's full-resolution support
+        (then their statistics are identical in any arithmetic)."""
+        if not dif:
+            dif[1] = (base[pair[0]] != base[pair[1]]).astype(np.uint8)[None]
+            for t in range(2, top + 1):
+                dif[t] = _window_extreme(dif[t - 1], ns[t], 2, np.maximum)
+        return window_extremes(dif[s], np.maximum, r, c, ns[s])[0] == 0
 
     def window_extremes(x: np.ndarray, fn, r: np.ndarray, c: np.ndarray, n: int) -> np.ndarray:
         if r.size * n * n < x[0].size:  # few windows: gather them
@@ -314,8 +317,11 @@ def octave_stats(imgs1: np.ndarray, flagged: dict, fast: dict, viff_orders: dict
         e_var[flat] = 0.0
         e_cross[both] = 0.0
         order = viff_orders.get(s)
-        same = None if order is None else window_extremes(dif[s], np.maximum, r, c, n)[0] == 0
-        emul_at[s] = uncertain(s, (mu, e2, ec), (e_var, e_cross), order, same_refs=same)
+        emul, kinds = uncertain(s, (mu, e2, ec), (e_var, e_cross), order, kinds=True)
+        if kinds["select"].any():  # a selection between identical references does not matter
+            emul = kinds["variance"] | kinds["sign"] | kinds["value"] | (
+                kinds["select"] & ~same_refs(s, order, r, c))
+        emul_at[s] = emul
         out[s] = [mu, e2, ec]
     # exact scale inputs where an uncertain window needs them (constant supports from the chain)
     sizes = {1: imgs1.shape[1:]}

@@ -131,11 +131,13 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
       sigma_n^2 = 2 for reference k (vifp = num / den);
     * ``viff`` (when ``viff_order = (i, j)``): Han et al.'s VIFF with source 1 = ``refs[i]``,
       source 2 = ``refs[j]`` (visual noise 325.125, smaller-gain selection, ties to source 2);
-    * ``vif_num_fast``, ``vif_den_fast``: the VIF sums without the refinement described below;
+    * ``vif_num_fast``, ``vif_den_fast``, ``viff_fast``: the same without the refinement described
+      below (every decision taken on our separable sums);
     * ``scales``: per scale s (list index s - 1) a dict with that scale's ``vif_num``,
-      ``vif_den``, ``vid``, ``vind`` (VIFF's selected sums without C, or None), ``pixels``, and
-      ``risky`` (pixels per kind of :data:`metrics._vif_decisions.KINDS` whose outcome rounding
-      could decide), ``emulated`` (those summed tap by tap in Octave's order).
+      ``vif_den``, ``vid``, ``vind`` (VIFF's selected sums without C, or None), ``pixels``,
+      ``flagged`` (pixels with a decision that rounding could decide or an ill-conditioned VID
+      term), ``risky`` (the same per kind of :data:`metrics._vif_decisions.KINDS`) and
+      ``emulated`` (those summed tap by tap in Octave's order).
 
     Option ``saturate_first_scale`` (Tang 2022): uint8 products saturate at 255 at scale 1; inputs
     must be integer levels. (IVIF_ZOO's float32 'same'-padded variant is :func:`vifp_torch_f32`.)
@@ -151,8 +153,6 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
     multiply-adds, :mod:`metrics._octave`); the project's reference values use the reference BLAS.
     """
     nref = len(refs)
-    vif_num = [0.0] * nref
-    vif_den = [0.0] * nref
     imgs = np.stack([*refs, dist])
     imgs1 = imgs
     flagged, fast, scales = {}, {}, []
@@ -167,7 +167,7 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
         rows = stats_in.shape[1] - n + 1
         cols = stats_in.shape[2] - n + 1
         part = {"vif_num": [0.0] * nref, "vif_den": [0.0] * nref, "vid": 0.0, "vind": 0.0,
-                "pixels": rows * cols, "viff_order": want_viff, "emulated": 0,
+                "pixels": rows * cols, "viff_order": want_viff, "flagged": 0, "emulated": 0,
                 "risky": dict.fromkeys(decisions.KINDS, 0)}
         scales.append(part)
         found = []
@@ -199,16 +199,16 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
             # candidates whose decisions are certain keep our values; the others are flagged
             _add_sums(part, _vif_sums(maps, want_viff, risky if risky.any() else None))
             part["risky"] = {k: int(m.sum()) for k, m in kinds.items()}
+            part["flagged"] = int(risky.sum())
             if risky.any():
                 flagged[s] = (r[risky], c[risky])
                 fast[s] = (mu[:, risky], e2[:, risky], ec[:, risky])
-    vif_num_fast = [sum(p["vif_num"][k] for p in scales) for k in range(nref)]
-    vif_den_fast = [sum(p["vif_den"][k] for p in scales) for k in range(nref)]
-    for s, (mu, e2, ec) in fast.items():  # the flagged pixels as our own sums give them
-        res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], None)
-        for k in range(nref):
-            vif_num_fast[k] += res[0][k]
-            vif_den_fast[k] += res[1][k]
+    # the sums without refinement: the flagged pixels as our own statistics give them
+    unrefined = [{key: list(p[key]) for key in ("vif_num", "vif_den")} | {
+        key: p[key] for key in ("vid", "vind", "pixels")} for p in scales]
+    for s, (mu, e2, ec) in fast.items():
+        _add_sums(unrefined[s - 1], _vif_sums(_vif_maps(mu, e2, ec, False)[0],
+                                              scales[s - 1]["viff_order"]))
     if flagged:
         orders = {s: scales[s - 1]["viff_order"] for s in flagged}
         refined = decisions.octave_stats(imgs1, flagged, fast, orders, fma=octave_fma,
@@ -217,20 +217,29 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
             part = scales[s - 1]
             _add_sums(part, _vif_sums(_vif_maps(mu, e2, ec, False)[0], part["viff_order"]))
             part["emulated"] = emulated
-    viff = 0.0
-    for s, part in enumerate(scales, start=1):
-        for k in range(nref):
-            vif_num[k] += part["vif_num"][k]
-            vif_den[k] += part["vif_den"][k]
+    for part, fast_part in zip(scales, unrefined):
         if part.pop("viff_order") is None:
-            part["vid"] = part["vind"] = None
-        else:
-            npix = part["pixels"]
-            viff += VIFF_SCALE_WEIGHTS[s - 1] * (part["vid"] + VIFF_C * npix) / (
-                part["vind"] + VIFF_C * npix)
-    return {"vif_num": vif_num, "vif_den": vif_den, "viff": viff, "viff_order": viff_order,
-            "vif_num_fast": vif_num_fast, "vif_den_fast": vif_den_fast, "exact": octave_exact,
-            "scales": scales}
+            part["vid"] = part["vind"] = fast_part["vid"] = None
+    return {"vif_num": _total(scales, "vif_num"), "vif_den": _total(scales, "vif_den"),
+            "viff": _viff(scales), "viff_order": viff_order,
+            "vif_num_fast": _total(unrefined, "vif_num"),
+            "vif_den_fast": _total(unrefined, "vif_den"), "viff_fast": _viff(unrefined),
+            "exact": octave_exact, "scales": scales}
+
+
+def _total(parts: list[dict], key: str) -> list[float]:
+    """Per-reference sum over the scales of ``key``."""
+    return [sum(p[key][k] for p in parts) for k in range(len(parts[0][key]))]
+
+
+def _viff(parts: list[dict]) -> float:
+    """Han et al.'s VIFF from the per-scale selected sums (0 when VIFF was not computed)."""
+    viff = 0.0
+    for s, p in enumerate(parts, start=1):
+        if p["vid"] is not None:
+            c = VIFF_C * p["pixels"]
+            viff += VIFF_SCALE_WEIGHTS[s - 1] * (p["vid"] + c) / (p["vind"] + c)
+    return viff
 
 
 def _add_sums(part: dict, res) -> None:

@@ -312,8 +312,10 @@ def test_rounding_bounds_cover_octaves_arithmetic(fma):
             assert np.all(np.abs(cov - cov_o) <= e_cross), f"scale {s}"
 
 
-def test_tile_candidates_contain_every_risky_pixel():
-    """The tile-wide pre-selection keeps every pixel the per-pixel test flags, tile by tile."""
+@pytest.mark.parametrize("saturate", [False, True])
+def test_tile_candidates_contain_every_risky_pixel(saturate):
+    """The tile-wide pre-selection keeps every pixel the per-pixel test flags, tile by tile (also
+    with Tang 2022's first-scale products capped at 255)."""
     for seed in range(6):
         ir, vis, fused = va.block_triplet(seed)
         imgs = np.stack([ir, vis, fused])
@@ -322,8 +324,10 @@ def test_tile_candidates_contain_every_risky_pixel():
             w = gaussian_factor(n, n / 5.0)
             if s > 1:
                 imgs = np.ascontiguousarray(correlate_valid(imgs, w, 2))
-            mu, e2 = correlate_valid(imgs, w), correlate_valid(imgs * imgs, w)
-            ec = correlate_valid(imgs[:2] * imgs[2], w)
+            cap = 255.0 if saturate and s == 1 else np.inf
+            mu = correlate_valid(imgs, w)
+            e2 = correlate_valid(np.minimum(imgs * imgs, cap), w)
+            ec = correlate_valid(np.minimum(imgs[:2] * imgs[2], cap), w)
             for i0, i1, j0, j1 in tiles(*mu.shape[1:], n - 1):
                 sl = np.s_[:, i0:i1, j0:j1]
                 maps, raw, s2 = _vif_maps(mu[sl], e2[sl], ec[sl])
