@@ -75,7 +75,8 @@ def triplets(fusers: list[str], limit: int | None):
                 if fuser == "mean":
                     fused = to_uint8(0.5 * ir + 0.5 * vis)
                 else:
-                    from models.registry import create_fuser  # noqa: PLC0415
+                    import models.baselines  # noqa: F401  (registers the classical fusers)
+                    from models.registry import create_fuser
                     fused = to_uint8(255.0 * create_fuser(fuser).fuse(ir / 255.0, vis / 255.0))
                 yield group, f"{name}/{fuser}", ir, vis, fused
 
@@ -163,7 +164,6 @@ def main() -> None:
     if not SHARED.is_dir():
         sys.exit(f"error: {SHARED} not found (set IVIF_SHARED)")
     warnings.simplefilter("ignore", RuntimeWarning)
-    import models.baselines  # noqa: F401  (registers the classical fusers)
     rows, t0 = [], time.time()
     for group, name, ir, vis, fused in triplets(ns.fusers.split(","), ns.limit):
         rows.append({"group": group, "triplet": name, **measure(ir, vis, fused)})

@@ -36,7 +36,7 @@ T = 1e-10            # variance threshold and gain regulariser of the core (fide
 U = 2.0 ** -53       # unit roundoff of float64
 SAFETY = 2.0         # factor on the first-order bounds (covers second-order terms with margin)
 VALUE_TOL = 1e-6     # largest rounding error of one pixel's VID term left to our own arithmetic
-_SN_MIN = 2.0        # smallest visual noise sigma_n^2 in use (VIF; VIFF's 325.125 is less sensitive)
+_SN_MIN = 2.0        # smallest visual noise sigma_n^2 (VIF; VIFF's 325.125 is less sensitive)
 KINDS = ("variance", "sign", "select", "value")
 
 

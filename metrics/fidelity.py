@@ -142,10 +142,10 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
     Option ``saturate_first_scale`` (Tang 2022): uint8 products saturate at 255 at scale 1; inputs
     must be integer levels. (IVIF_ZOO's float32 'same'-padded variant is :func:`vifp_torch_f32`.)
 
-    ``octave_exact`` (default on; off only for CDDFuse's float32 peer): in flat or nearly flat windows
-    the clamps of the reference code (variance < 1e-10, gain < 0) and VIFF's smaller-gain selection
-    compare quantities that are pure rounding noise, so their outcome depends on the summation
-    order of ``filter2``. Pixels where that can happen (decision margin below a rigorous
+    ``octave_exact`` (default on; off only for CDDFuse's float32 peer): in flat or nearly flat
+    windows the clamps of the reference code (variance < 1e-10, gain < 0) and VIFF's smaller-gain
+    selection compare quantities that are pure rounding noise, so their outcome depends on the
+    summation order of ``filter2``. Pixels where that can happen (decision margin below a rigorous
     rounding-error bound), and pixels whose VID term is ill-conditioned, are recomputed in Octave's
     arithmetic, in which the reference values were produced; elsewhere the result does not depend
     on the order (differences ~1e-12). See :mod:`metrics._vif_decisions`. ``octave_fma`` selects

@@ -145,7 +145,8 @@ def test_adversarial_values_match_octave(octave_ref, variant, blas):
 def test_adversarial_public_values_match_octave(octave_ref):
     """The public functions give Octave's values on the adversarial triplets: ``viff`` under
     tang2023 and ``vif`` under tang2023 / tang2022 (uint8 images)."""
-    recs = {(r["triplet"], r["variant"]): r for r in octave_ref["records"] if r["blas"] == "reference"}
+    recs = {(r["triplet"], r["variant"]): r for r in octave_ref["records"]
+            if r["blas"] == "reference"}
     for name in octave_ref["triplets"][::4]:
         ir, vis, fused = (x.astype(np.uint8) for x in _triplet(name))
         rec, rec8 = recs[name, "double"], recs[name, "uint8"]

@@ -10,9 +10,9 @@ Writes ``tests/metrics/data/vif_octave_reference.json``, which ``test_vif_decisi
 Needs ``octave-cli`` with the image package (Debian 12: ``apt-get install octave octave-image``,
 plus ``libopenblas0-pthread`` for the OpenBLAS records) and SciPy (``.mat`` exchange). Each
 ``--blas NAME=DIR`` runs Octave with ``LD_LIBRARY_PATH=DIR`` so that it loads that directory's
-``libblas.so.3`` (and ``liblapack.so.3``); the libraries Octave mapped are recorded. The Octave code is ``vif_oracle.m``
-(this project's own transcription of the pixel-VIF core and of Han et al.'s VIFF selection) and
-``const_tables.m``.
+``libblas.so.3`` (and ``liblapack.so.3``); the libraries Octave mapped are recorded. The
+Octave code is ``vif_oracle.m`` (this project's own transcription of the pixel-VIF core and of
+Han et al.'s VIFF selection), ``run_oracle.m`` and ``const_tables.m``.
 """
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ def octave(args: list[str], blas_dir: str) -> str:
 def loaded_blas(blas_dir: str) -> str:
     """The BLAS / LAPACK libraries an Octave started with this LD_LIBRARY_PATH maps."""
     out = octave(["--eval", "disp(fileread('/proc/self/maps'))"], blas_dir)
-    libs = sorted({line.split()[-1] for line in out.splitlines() if "blas" in line.lower() or "lapack" in line.lower()})
+    libs = sorted({line.split()[-1] for line in out.splitlines()
+                   if "blas" in line.lower() or "lapack" in line.lower()})
     return ", ".join(libs)
 
 
