@@ -192,8 +192,8 @@ def _exact_filter(m: np.ndarray, x: np.ndarray, step: int = 1) -> np.ndarray:
 
 
 def _exact_core(ir, vis, fused):
-    """Per scale: exact (var_ir, var_vis, var_fused, cov_ir, cov_vis) as Fractions (object
-    arrays) of the pixel-VIF core with Octave's window weights, plus the exact inputs' scale."""
+    """Per scale: exact (var_ir, var_vis, var_fused, cov_ir, cov_vis) of the pixel-VIF core with
+    Octave's window weights, as object arrays of Fractions (inputs decimated exactly)."""
     x = [v.astype(np.int64) for v in (ir, vis, fused)]
     den = 0  # inputs are x / 2**den
     out = []
