@@ -7,7 +7,7 @@ operations the reference implementations rely on (spec ``metrics.md`` sections 3
 * MATLAB rounding (half away from zero) and uint8 saturation arithmetic;
 * the three colour-to-grey rules (MATLAB ``rgb2gray``, OpenCV float ``cvtColor``, PIL ``convert('L')``);
 * MATLAB ``fspecial('gaussian')``, separable 'valid' correlation (``filter2``; exact box sums on
-  integer data), Octave's exact ``filter2`` summation order at selected outputs, MATLAB ``conv2``
+  integer data; Octave's exact summation order is in :mod:`metrics._octave`), MATLAB ``conv2``
   with its tap accumulation order, Sobel filters, tiling helpers;
 * MATLAB ``gradient``; 256-bin and 256x256 histograms and entropies;
 * MATLAB's 2x2 down-sampling (``imfilter(ones(2)/4, 'symmetric')`` + ``1:2:end``).
@@ -24,7 +24,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from ._errors import (
     ImageTooSmallError,
@@ -318,65 +318,6 @@ def gaussian_factor(n: int, sigma: float) -> np.ndarray:
     if g[0] * g[0] < EPS:  # the corner entry relative to the centre (= 1)
         raise RuntimeError(f"fspecial('gaussian', {n}, {sigma}) truncates; not separable")
     return g / g.sum()
-
-
-def fspecial_gaussian_octave(n: int, sigma: float) -> np.ndarray:
-    """``fspecial('gaussian', n, sigma)`` bit for bit as Octave's image package computes it:
-    ``exp(-(x.^2 + y.^2) / (2*sigma^2))`` with the C library's ``exp``, divided by its column-major
-    sequential sum (no truncation occurs for the windows used here)."""
-    r = [k - (n - 1) / 2.0 for k in range(n)]
-    s2 = 2.0 * sigma ** 2
-    h = np.array([[math.exp(-(r[j] ** 2 + r[i] ** 2) / s2) for j in range(n)] for i in range(n)])
-    total = 0.0
-    for j in range(n):  # column-major sequential sum over the (<= 17 x 17) window entries
-        for i in range(n):
-            total += h[i, j]
-    return h / total
-
-
-def filter2_octave_at(h: np.ndarray, x: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                      step: int = 1, *, moments: bool = False) -> np.ndarray:
-    """``filter2(h, x, 'valid')`` at selected outputs, summed exactly as Octave does.
-
-    Octave's ``filter2`` calls ``conv2(x, rot90(h, 2), 'valid')``, whose inner kernel accumulates,
-    for every output, ``b(i, j) * x(...)`` over the kernel columns ``j`` (outer) and rows ``i``
-    (inner) with separate multiply and add (no FMA), starting from 0. Here the windows are gathered
-    as views, the products formed for all taps at once and summed with ``cumsum`` (a strictly
-    sequential accumulation), in blocks of outputs. Outputs are the windows whose top-left corner
-    is ``(rows * step, cols * step)`` in the last two axes of ``x`` (a leading axis is a batch of
-    images). With ``moments=True`` and a stack (refs..., dist), the result stacks the filtered
-    images, their squares and each ref times dist (products formed per pixel, as MATLAB's ``x.*x``
-    before filtering). Used only where a decision of the reference code depends on the last bits
-    (see fidelity.py).
-    """
-    n = h.shape[0]
-    # tap t = j*n + i takes b(i, j) = h(n-1-i, n-1-j) times x(r + n-1-i, c + n-1-j)
-    wt = h[::-1, ::-1].T.ravel()
-    win = sliding_window_view(x, (n, n), axis=(-2, -1))  # (..., R, C, n, n) view
-    r0 = np.asarray(rows).ravel() * step
-    c0 = np.asarray(cols).ravel() * step
-    nk = x.shape[0] if moments else 0
-    out = np.empty(((3 * nk - 1,) if moments else x.shape[:-2]) + r0.shape)
-    block = max(1, (1 << 20) // (n * n * max(1, 3 * nk)))
-    for b0 in range(0, r0.size, block):  # blocks of outputs, bounded memory
-        v = win[..., r0[b0:b0 + block], c0[b0:b0 + block], ::-1, ::-1]
-        v = np.swapaxes(v, -1, -2).reshape(v.shape[:-2] + (n * n,))
-        if moments:
-            v = np.concatenate((v, v * v, v[:-1] * v[-1]))
-        else:
-            v = v.copy()
-        v *= wt
-        out[..., b0:b0 + block] = np.cumsum(v, axis=-1)[..., -1]
-    return out
-
-
-def filter2_octave_const(h: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """:func:`filter2_octave_at` on windows whose entries all equal ``c`` (vectorised over the
-    distinct values of ``c``)."""
-    wt = h[::-1, ::-1].T.ravel()
-    vals, inv = np.unique(np.asarray(c, dtype=np.float64), return_inverse=True)
-    table = np.cumsum(vals[:, None] * wt, axis=-1)[:, -1]
-    return table[inv].reshape(np.shape(c))
 
 
 # --------------------------------------------------------------------------------------------------

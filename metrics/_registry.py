@@ -133,8 +133,10 @@ METRICS: Mapping[str, MetricInfo] = MappingProxyType({m.key: m for m in (
     _info("VIF", vif, _vif_impl, "VIF", "human perception", "unitless (sum over 2 sources)",
           "Sheikh & Bovik, IEEE TIP 15(2), 2006",
           "pixel-domain multi-scale visual information fidelity, summed over both sources",
-          version="1.1",  # 1.1: ivifzoo in PyTorch's float32 rounding (numpy emulation)
-          versions={"ivifzoo": "2.0"}, torch=("ivifzoo",)),  # 2.0: computed by torch itself
+          # 1.1: ivifzoo in PyTorch's float32 rounding; 1.2: MATLAB conventions (tang2022 too)
+          # take Octave's arithmetic wherever rounding decides a clamp or a VID term's value;
+          # ivifzoo 2.0: computed by torch itself
+          version="1.2", versions={"ivifzoo": "2.0"}, torch=("ivifzoo",)),
     _info("Qabf", qabf, _qabf_impl, "Qabf", "image feature", "unitless (0..1)",
           "Xydeas & Petrovic, Electronics Letters 36(4), 2000",
           "edge-information preservation Q^{AB/F}"),
@@ -151,7 +153,9 @@ METRICS: Mapping[str, MetricInfo] = MappingProxyType({m.key: m for m in (
           "edge intensity: mean Sobel gradient magnitude"),
     _info("VIFF", viff, _viff_impl, "VIFF", "human perception", "unitless",
           "Han, Cai, Cao, Xu, Information Fusion 14(2), 2013",
-          "Han et al.'s visual-information-fidelity fusion metric"),
+          "Han et al.'s visual-information-fidelity fusion metric",
+          version="1.1"),  # 1.1: rigorous rounding bounds, ill-conditioned VID terms in Octave's
+                           # arithmetic
 )})
 
 METRIC_KEYS: tuple[str, ...] = tuple(METRICS)

@@ -9,19 +9,15 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from . import _vif_decisions as decisions
 from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
 from ._evaluate import evaluate
 from ._primitives import (
     check_min_size,
     correlate_valid_t,
     correlate_valid_tiled,
-    filter2_octave_at,
-    filter2_octave_const,
-    fspecial_gaussian_octave,
     gaussian_factor,
-    integer_valued,
     levels,
     tiles,
 )
@@ -121,218 +117,9 @@ def _vif_sums(maps, viff_order, skip=None):
     return nums, dens, vid_sel, vind_sel
 
 
-# Bound, in units of N^2 * E[x^2], on the difference between our separable sums and Octave's
-# direct 2-D sums of one window (a few units of rounding per tap; generous, since a flagged pixel
-# is merely recomputed).
-_RISK_FACTOR = 32.0 * 2.0 ** -53
-
-
-def _uncertain(stats, bounds, viff_order) -> np.ndarray:
-    """Decisions of the reference code that rounding could flip, per pixel (1-D arrays).
-
-    ``stats`` = (mu, e2, ecross) as stacked arrays; ``bounds`` = (e_var, e_cross): absolute error
-    bounds of each image's local variance and of each reference's covariance with the distorted
-    image (0 where the value is known exactly). Flags local variances within their bound of the
-    1e-10 threshold, covariances within their bound of 0 (the sign of the gain) and, for VIFF,
-    gains of the two sources closer than their bounds.
-    """
-    mu, e2, ec = stats
-    e_var, e_cross = bounds
-    nref = len(ec)
-    s2 = e2[nref] - mu[nref] * mu[nref]
-    risky = np.abs(s2 - 1e-10) <= e_var[nref]
-    s2_sure_small = s2 < 1e-10 - e_var[nref]
-    g_err, gs = [], []
-    for k in range(nref):
-        s1 = e2[k] - mu[k] * mu[k]
-        s12 = ec[k] - mu[k] * mu[nref]
-        risky |= np.abs(s1 - 1e-10) <= e_var[k]
-        risky |= (s1 >= 1e-10 - e_var[k]) & ~s2_sure_small & (np.abs(s12) <= e_cross[k])
-        if viff_order is not None:
-            s1c = np.maximum(s1, 0.0)
-            g = s12 / (s1c + 1e-10)
-            sure_zero = (s1 < 1e-10 - e_var[k]) | s2_sure_small | (s12 < -e_cross[k])
-            err = (e_cross[k] + np.abs(g) * e_var[k]) / (s1c + 1e-10)
-            np.copyto(g, 0.0, where=sure_zero | (g < 0.0))
-            np.copyto(err, 0.0, where=sure_zero)
-            g_err.append(err)
-            gs.append(g)
-    if viff_order is not None:
-        i, j = viff_order
-        tie_risk = np.abs(gs[i] - gs[j]) <= g_err[i] + g_err[j]
-        # certain zeros on both sides are an exact tie in the reference too (source 2 wins)
-        tie_risk &= (g_err[i] > 0.0) | (g_err[j] > 0.0)
-        risky |= tie_risk
-    return risky
-
-
-def _bounds(n: int, e2):
-    """Rounding-error bounds (variances, covariances) of our sums relative to Octave's."""
-    tol = _RISK_FACTOR * n * n
-    nref = len(e2) - 1
-    return tol * e2, np.array([tol * np.sqrt(e2[k] * e2[nref]) for k in range(nref)])
-
-
-def _candidates(n: int, e2, ecross, maps, raw, s2_raw, viff_order) -> np.ndarray:
-    """Pixels of a tile where a clamp or selection decision of the reference code might go either
-    way within rounding error: a cheap test with tile-wide bounds, which selects a superset of
-    the pixels :func:`_risky` flags."""
-    nref = len(ecross)
-    tol = _RISK_FACTOR * n * n
-    emax = [tol * float(e.max()) for e in e2]
-    cand = s2_raw <= 1e-10 + emax[nref]
-    for k in range(nref):
-        s1, s12 = raw[k]
-        cand |= s1 <= 1e-10 + emax[k]
-        cand |= np.abs(s12) <= np.sqrt(emax[k] * emax[nref])
-    if viff_order is not None:
-        # Where sigma1^2 >= 1e6 * bound and |sigma12| >= 1e6 * bound, a gain's relative error is
-        # below ~2e-6, so only closer gains can swap; elsewhere every pixel is a candidate.
-        for k in range(nref):
-            s1, s12 = raw[k]
-            cand |= s1 < 1e6 * emax[k]
-            cand |= np.abs(s12) < 1e6 * np.sqrt(emax[k] * emax[nref])
-        gi, gj = maps[viff_order[0]][0], maps[viff_order[1]][0]
-        cand |= np.abs(gi - gj) <= 1e-5 * (np.abs(gi) + np.abs(gj))
-    return cand
-
-
-def _risky(n: int, e2, raw, s2_raw, viff_order) -> np.ndarray:
-    """Of candidate pixels (1-D arrays: ``e2`` stacked, ``raw`` and ``s2_raw`` as returned by
-    :func:`_vif_maps`), those where a decision could go either way within rounding error, by
-    the per-pixel bounds of :func:`_uncertain`. Evaluated once per scale on all candidates."""
-    # (mu, e2, ecross) with mu = 0 and the variances / covariances in place of the moments
-    stats = (np.zeros_like(e2), np.stack([s1 for s1, _ in raw] + [s2_raw]),
-             np.stack([s12 for _, s12 in raw]))
-    return _uncertain(stats, _bounds(n, e2), viff_order)
-
-
-def _dilate_top_left(seed: np.ndarray, n: int) -> np.ndarray:
-    """``out[r, c] = any(seed[r-a, c-b] for 0 <= a, b < n)``: cells covered by n x n windows whose
-    top-left corners are the true cells of ``seed`` (a boolean maximum over windows)."""
-    return _window_extreme(np.pad(seed, ((n - 1, 0), (n - 1, 0))), n, 1, np.maximum)
-
-
-def _running_extreme(x: np.ndarray, n: int, axis: int, fn) -> np.ndarray:
-    """``fn`` (np.minimum / np.maximum) over every window of length n along ``axis`` (-1 or -2,
-    'valid'), by doubling: windows of 2, 4, 8, ... then two overlapping power-of-two windows."""
-    def cut(a, start, stop):
-        return a[..., start:stop] if axis == -1 else a[..., start:stop, :]
-
-    length = x.shape[axis]
-    k, m = 1, x
-    while 2 * k <= n:  # m[i] = extreme over [i, i + 2k)
-        m = fn(cut(m, 0, m.shape[axis] - k), cut(m, k, m.shape[axis]))
-        k *= 2
-    nout = length - n + 1
-    return fn(cut(m, 0, nout), cut(m, n - k, n - k + nout))
-
-
-def _window_extreme(x: np.ndarray, n: int, step: int, fn) -> np.ndarray:
-    """``fn`` (np.minimum or np.maximum) over every n x n 'valid' window of a stack (last two
-    axes), keeping every ``step``-th window."""
-    v = _running_extreme(x, n, -2, fn)[..., ::step, :]
-    return _running_extreme(v, n, -1, fn)[..., ::step]
-
-
-def _octave_stats(imgs1: np.ndarray, risky: dict, fast: dict, viff_orders: dict) -> dict:
-    """Octave-exact local statistics (mu, E[x^2], E[ref*dist]) at the flagged pixels of each scale.
-
-    ``imgs1``: full-resolution stack (refs..., dist); ``risky[s]``: (rows, cols) of flagged
-    outputs at scale s; ``fast[s]``: our (mu, e2, ecross) at those pixels; ``viff_orders[s]``:
-    the VIFF source order if VIFF is computed at scale s.
-
-    A window whose full-resolution support is constant has Octave statistics that depend on the
-    constant only: they come from per-constant tables (scale inputs follow the constant through
-    the chain of decimating filters). With those values known exactly, the decisions are tested
-    again; only windows still uncertain are summed tap by tap in Octave's order, with scale-s
-    inputs rebuilt exactly where such a window needs them.
-    """
-    nimg = imgs1.shape[0]
-    nref = nimg - 1
-    ns = {s: 2 ** (5 - s) + 1 for s in range(1, 5)}
-    win = {s: fspecial_gaussian_octave(ns[s], ns[s] / 5.0) for s in range(1, 5)}
-    top = max(risky)
-    # min / max of the full-resolution support of every scale-s input (a constant support has
-    # min == max), and the exact value of a constant support c at scale s
-    base = imgs1
-    if integer_valued(imgs1):  # 8-bit levels: compare in uint8 (4x less memory)
-        base = imgs1.astype(np.uint8)
-    lo, hi = {1: base}, {1: base}
-    for s in range(2, top + 1):
-        lo[s] = _window_extreme(lo[s - 1], ns[s], 2, np.minimum)
-        hi[s] = _window_extreme(hi[s - 1], ns[s], 2, np.maximum)
-
-    def chain(s: int, c: np.ndarray) -> np.ndarray:
-        for t in range(2, s + 1):
-            c = filter2_octave_const(win[t], c)
-        return c
-
-    emul_at, out = {}, {}
-    for s, (r, c) in risky.items():
-        n = ns[s]
-        mu, e2, ec = (np.array(v, dtype=np.float64) for v in fast[s])
-        if r.size * n * n < lo[s][0].size:  # few windows: gather them
-            wl = sliding_window_view(lo[s], (n, n), axis=(-2, -1))[:, r, c].min(axis=(-2, -1))
-            wh = sliding_window_view(hi[s], (n, n), axis=(-2, -1))[:, r, c].max(axis=(-2, -1))
-        else:
-            wl = _window_extreme(lo[s], n, 1, np.minimum)[:, r, c]
-            wh = _window_extreme(hi[s], n, 1, np.maximum)[:, r, c]
-        flat = wl == wh                                       # per image: constant window
-        # its exact value at scale s and statistics, from tables over the few distinct constants
-        vals, inv = np.unique(wl[flat], return_inverse=True)
-        cv = chain(s, vals.astype(np.float64))
-        mu[flat] = filter2_octave_const(win[s], cv)[inv]
-        e2[flat] = filter2_octave_const(win[s], cv * cv)[inv]
-        const = np.zeros(wl.shape)
-        const[flat] = cv[inv]
-        both = flat[:nref] & flat[nref]
-        ec[both] = filter2_octave_const(win[s], (const[:nref] * const[nref])[both])
-        e_var, e_cross = _bounds(n, e2)
-        e_var[flat] = 0.0
-        e_cross[both] = 0.0
-        emul_at[s] = _uncertain((mu, e2, ec), (e_var, e_cross), viff_orders.get(s))
-        out[s] = [mu, e2, ec]
-    # exact scale inputs where an uncertain window needs them (constant supports from the chain)
-    sizes = {1: imgs1.shape[1:]}
-    for s in range(2, top + 1):
-        sizes[s] = lo[s].shape[1:]
-    need = {s: np.zeros(sizes[s], dtype=bool) for s in range(2, top + 1)}
-    for s in range(top, 1, -1):
-        if s in emul_at and emul_at[s].any():
-            seed = np.zeros(sizes[s], dtype=bool)
-            seed[risky[s][0][emul_at[s]], risky[s][1][emul_at[s]]] = True
-            need[s] |= _dilate_top_left(seed, ns[s])
-        if s < top:
-            up = need[s + 1] & ~(lo[s + 1] == hi[s + 1]).all(axis=0)
-            if up.any():
-                seed = np.zeros(sizes[s], dtype=bool)
-                qi, qj = np.nonzero(up)
-                seed[2 * qi, 2 * qj] = True
-                need[s] |= _dilate_top_left(seed, ns[s + 1])
-    exact = {1: imgs1}
-    for s in range(2, top + 1):
-        x = np.full((nimg,) + sizes[s], np.nan)
-        if need[s].any():
-            flat_all = (lo[s] == hi[s]).all(axis=0) & need[s]
-            rf, cf = np.nonzero(flat_all)
-            x[:, rf, cf] = chain(s, lo[s][:, rf, cf].astype(np.float64))
-            rn, cn = np.nonzero(need[s] & ~flat_all)
-            x[:, rn, cn] = filter2_octave_at(win[s], exact[s - 1], rn, cn, step=2)
-        exact[s] = x
-    for s, (r, c) in risky.items():
-        emul = emul_at[s]
-        if emul.any():
-            vals = filter2_octave_at(win[s], exact[s], r[emul], c[emul], moments=True)
-            mu, e2, ec = out[s]
-            mu[:, emul] = vals[:nimg]
-            e2[:, emul] = vals[nimg:2 * nimg]
-            ec[:, emul] = vals[2 * nimg:]
-    return {s: tuple(v) for s, v in out.items()}
-
-
 def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale: bool = False,
-              viff_order: tuple[int, int] | None = None, octave_exact: bool | None = None) -> dict:
+              viff_order: tuple[int, int] | None = None, octave_exact: bool = True,
+              octave_fma: bool = False) -> dict:
     """One pass of the multi-scale pixel-VIF core (spec 3.1) over references sharing ``dist``.
 
     For every scale s = 1..4 (window N = 17, 9, 5, 3; for s > 1 every image is first filtered with
@@ -343,31 +130,34 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
       sigma_n^2 = 2 for reference k (vifp = num / den);
     * ``viff`` (when ``viff_order = (i, j)``): Han et al.'s VIFF with source 1 = ``refs[i]``,
       source 2 = ``refs[j]`` (visual noise 325.125, smaller-gain selection, ties to source 2);
-    * ``vif_num_fast``, ``vif_den_fast``: the VIF sums without the refinement described below.
+    * ``vif_num_fast``, ``vif_den_fast``, ``viff_fast``: the same without the refinement described
+      below (every decision taken on our separable sums);
+    * ``scales``: per scale s (list index s - 1) a dict with that scale's ``vif_num``,
+      ``vif_den``, ``vid``, ``vind`` (VIFF's selected sums without C, or None), ``pixels``,
+      ``flagged`` (pixels with a decision that rounding could decide or an ill-conditioned VID
+      term), ``risky`` (the same per kind of :data:`metrics._vif_decisions.KINDS`) and
+      ``emulated`` (those summed tap by tap in Octave's order).
 
     Option ``saturate_first_scale`` (Tang 2022): uint8 products saturate at 255 at scale 1; inputs
     must be integer levels. (IVIF_ZOO's float32 'same'-padded variant runs in PyTorch:
     :func:`metrics._torch_f32.ivifzoo_vifp`.)
 
-    ``octave_exact`` (default: on for the plain 'valid' float core): in flat or nearly flat windows
-    the clamps of the reference code (variance < 1e-10, gain < 0) and VIFF's smaller-gain selection
-    compare quantities that are pure rounding noise, so their outcome depends on the summation
-    order of ``filter2``. Pixels where that can happen (decision margin below a rounding-error
-    bound) are recomputed in Octave's summation order, in which the reference values were
-    produced; elsewhere the result does not depend on the order (differences ~1e-12). A cheap
-    tile-wide test sets candidate pixels aside; the per-pixel bounds are evaluated once per scale
-    on all candidates, and the candidates found safe are summed with our own values.
+    ``octave_exact`` (default on; off only for CDDFuse's float32 peer): in flat or nearly flat
+    windows the clamps of the reference code (variance < 1e-10, gain < 0) and VIFF's smaller-gain
+    selection compare quantities that are pure rounding noise, so their outcome depends on the
+    summation order of ``filter2``. Pixels where that can happen (decision margin below a rigorous
+    rounding-error bound), and pixels whose VID term is ill-conditioned, are recomputed in Octave's
+    arithmetic, in which the reference values were produced; elsewhere the result does not depend
+    on the order (differences ~1e-12). See :mod:`metrics._vif_decisions`. ``octave_fma`` selects
+    the arithmetic of an Octave linked to OpenBLAS instead of the reference BLAS (fused
+    multiply-adds, :mod:`metrics._octave`); the project's reference values use the reference BLAS.
     """
     nref = len(refs)
-    if octave_exact is None:
-        octave_exact = not saturate_first_scale
-    vif_num = [0.0] * nref
-    vif_den = [0.0] * nref
     imgs = np.stack([*refs, dist])
     imgs1 = imgs
-    flagged, fast, viff_parts = {}, {}, {}
+    flagged, fast, scales = {}, {}, []
     for s in range(1, 5):
-        n = 2 ** (5 - s) + 1
+        n = decisions.window_size(s)
         w = gaussian_factor(n, n / 5.0)
         if s > 1:
             imgs = correlate_valid_tiled(imgs, w, step=2)
@@ -376,7 +166,10 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
         want_viff = viff_order if (viff_order is not None and VIFF_SCALE_WEIGHTS[s - 1]) else None
         rows = stats_in.shape[1] - n + 1
         cols = stats_in.shape[2] - n + 1
-        vid_sel = vind_sel = 0.0
+        part = {"vif_num": [0.0] * nref, "vif_den": [0.0] * nref, "vid": 0.0, "vind": 0.0,
+                "pixels": rows * cols, "viff_order": want_viff, "flagged": 0, "emulated": 0,
+                "risky": dict.fromkeys(decisions.KINDS, 0)}
+        scales.append(part)
         found = []
         for i0, i1, j0, j1 in tiles(rows, cols, n - 1):
             x = stats_in[:, i0:i1 + n - 1, j0:j1 + n - 1]  # refs, dist (filtered in place)
@@ -392,55 +185,71 @@ def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale:
             maps, raw, s2_raw = _vif_maps(mu, e2, ec, keep_raw=octave_exact)
             skip = None
             if octave_exact:  # candidates are summed below, once their decisions are tested
-                skip = _candidates(n, e2, ec, maps, raw, s2_raw, want_viff)
+                skip = decisions.candidates(s, e2, maps, raw, s2_raw, want_viff)
                 if skip.any():
                     jj, ii = np.nonzero(skip)
                     found.append((ii + i0, jj + j0, mu[:, jj, ii], e2[:, jj, ii], ec[:, jj, ii]))
                 else:
                     skip = None
-            res = _vif_sums(maps, want_viff, skip)
-            for k in range(nref):
-                vif_num[k] += res[0][k]
-                vif_den[k] += res[1][k]
-            vid_sel += res[2]
-            vind_sel += res[3]
+            _add_sums(part, _vif_sums(maps, want_viff, skip))
         if found:
             r, c, mu, e2, ec = (np.concatenate([f[q] for f in found], axis=-1) for q in range(5))
             maps, raw, s2_raw = _vif_maps(mu, e2, ec)
-            risky = _risky(n, e2, raw, s2_raw, want_viff)
+            risky, kinds = decisions.risky(s, e2, raw, s2_raw, want_viff, kinds=True)
             # candidates whose decisions are certain keep our values; the others are flagged
-            res = _vif_sums(maps, want_viff, risky if risky.any() else None)
-            for k in range(nref):
-                vif_num[k] += res[0][k]
-                vif_den[k] += res[1][k]
-            vid_sel += res[2]
-            vind_sel += res[3]
+            _add_sums(part, _vif_sums(maps, want_viff, risky if risky.any() else None))
+            part["risky"] = {k: int(m.sum()) for k, m in kinds.items()}
+            part["flagged"] = int(risky.sum())
             if risky.any():
                 flagged[s] = (r[risky], c[risky])
                 fast[s] = (mu[:, risky], e2[:, risky], ec[:, risky])
-        viff_parts[s] = [vid_sel, vind_sel, rows * cols, want_viff]
-    vif_num_fast, vif_den_fast = list(vif_num), list(vif_den)
+    # the sums without refinement: the flagged pixels as our own statistics give them
+    unrefined = [{key: list(p[key]) for key in ("vif_num", "vif_den")} | {
+        key: p[key] for key in ("vid", "vind", "pixels")} for p in scales]
+    for s, (mu, e2, ec) in fast.items():
+        _add_sums(unrefined[s - 1], _vif_sums(_vif_maps(mu, e2, ec, False)[0],
+                                              scales[s - 1]["viff_order"]))
     if flagged:
-        for s, (mu, e2, ec) in fast.items():  # the flagged pixels as our own sums give them
-            res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], None)
-            for k in range(nref):
-                vif_num_fast[k] += res[0][k]
-                vif_den_fast[k] += res[1][k]
-        orders = {s: part[3] for s, part in viff_parts.items()}
-        for s, (mu, e2, ec) in _octave_stats(imgs1, flagged, fast, orders).items():
-            res = _vif_sums(_vif_maps(mu, e2, ec, False)[0], viff_parts[s][3])
-            for k in range(nref):
-                vif_num[k] += res[0][k]
-                vif_den[k] += res[1][k]
-            viff_parts[s][0] += res[2]
-            viff_parts[s][1] += res[3]
+        orders = {s: scales[s - 1]["viff_order"] for s in flagged}
+        refined = decisions.octave_stats(imgs1, flagged, fast, orders, fma=octave_fma,
+                                         saturate=saturate_first_scale)
+        for s, ((mu, e2, ec), emulated) in refined.items():
+            part = scales[s - 1]
+            _add_sums(part, _vif_sums(_vif_maps(mu, e2, ec, False)[0], part["viff_order"]))
+            part["emulated"] = emulated
+    for part, fast_part in zip(scales, unrefined):
+        if part.pop("viff_order") is None:
+            part["vid"] = part["vind"] = fast_part["vid"] = None
+    return {"vif_num": _total(scales, "vif_num"), "vif_den": _total(scales, "vif_den"),
+            "viff": _viff(scales), "viff_order": viff_order,
+            "vif_num_fast": _total(unrefined, "vif_num"),
+            "vif_den_fast": _total(unrefined, "vif_den"), "viff_fast": _viff(unrefined),
+            "exact": octave_exact, "scales": scales}
+
+
+def _total(parts: list[dict], key: str) -> list[float]:
+    """Per-reference sum over the scales of ``key``."""
+    return [sum(p[key][k] for p in parts) for k in range(len(parts[0][key]))]
+
+
+def _viff(parts: list[dict]) -> float:
+    """Han et al.'s VIFF from the per-scale selected sums (0 when VIFF was not computed)."""
     viff = 0.0
-    for s, (vid_sel, vind_sel, npix, want) in viff_parts.items():
-        if want is not None:
-            viff += VIFF_SCALE_WEIGHTS[s - 1] * (vid_sel + VIFF_C * npix) / (
-                vind_sel + VIFF_C * npix)
-    return {"vif_num": vif_num, "vif_den": vif_den, "viff": viff, "viff_order": viff_order,
-            "vif_num_fast": vif_num_fast, "vif_den_fast": vif_den_fast, "exact": octave_exact}
+    for s, p in enumerate(parts, start=1):
+        if p["vid"] is not None:
+            c = VIFF_C * p["pixels"]
+            viff += VIFF_SCALE_WEIGHTS[s - 1] * (p["vid"] + c) / (p["vind"] + c)
+    return viff
+
+
+def _add_sums(part: dict, res) -> None:
+    """Add the sums returned by :func:`_vif_sums` to a scale's running totals."""
+    nums, dens, vid, vind = res
+    for k in range(len(nums)):
+        part["vif_num"][k] += nums[k]
+        part["vif_den"][k] += dens[k]
+    part["vid"] += vid
+    part["vind"] += vind
 
 
 # ------------------------------------------------------------------------------------------------
