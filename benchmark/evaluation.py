@@ -51,6 +51,18 @@ def evaluate_pair(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, me
     return _evaluate_convention(fused, ir_raw, vis_raw, list(metric_keys), convention)
 
 
+def evaluate_conventions(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, metric_keys: Sequence[str],
+                         conventions: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """:func:`evaluate_pair` under each of ``conventions``: ``{convention: {metric: record}}``.
+
+    The records are exactly those :func:`evaluate_pair` gives for one convention at a time.
+    """
+    if isinstance(conventions, str) or not conventions:
+        raise ValueError(f"evaluate_conventions: conventions must be a non-empty sequence of convention names, "
+                         f"got {conventions!r}")
+    return {c: evaluate_pair(fused, ir_raw, vis_raw, metric_keys, c) for c in conventions}
+
+
 def _evaluate_convention(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, metric_keys: list[str],
                          convention: str) -> dict[str, dict[str, Any]]:
     with warnings.catch_warnings(record=True) as caught:
