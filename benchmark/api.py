@@ -77,12 +77,21 @@ def build_report(cfg: ReportConfig) -> ReportOutcome:
 
 
 def validate_datasets(cfg: ValidateConfig) -> ValidateOutcome:
-    """Check the datasets below ``cfg.data_root``: presence, pair count vs official, pairing,
-    decodability, sizes."""
+    """Check the datasets below ``cfg.data_root``: presence, file identity against each split's shipped
+    manifest, pair count vs official, pairing, decodability, sizes.
+
+    File digests come from a :class:`~benchmark.hash_cache.FileHashCache`, persisted in
+    ``cfg.hash_cache`` when set (read before, saved after), so a second check of an unchanged folder
+    hashes nothing; the text ends with how many files were hashed and how many came from the cache.
+    """
     from .datasets import DATASETS, format_validation, get_dataset, load_entry_point_datasets, validate_dataset
+    from .hash_cache import FileHashCache
 
     cfg.validate()
     load_entry_point_datasets()
     specs = [get_dataset(n) for n in (cfg.datasets or DATASETS.names())]
-    reports = [validate_dataset(spec, cfg.data_root, decode=cfg.decode) for spec in specs]
-    return ValidateOutcome(Path(cfg.data_root).resolve(), reports, format_validation(cfg.data_root, specs, reports))
+    cache = FileHashCache(cfg.hash_cache)
+    reports = [validate_dataset(spec, cfg.data_root, decode=cfg.decode, hashes=cache) for spec in specs]
+    cache.save()
+    text = format_validation(cfg.data_root, specs, reports) + "\n" + cache.describe()
+    return ValidateOutcome(Path(cfg.data_root).resolve(), reports, text)

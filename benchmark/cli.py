@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--datasets", nargs="+", help="only these datasets (default: all registered)")
     v.add_argument("--no-decode", dest="decode", action="store_const", const=False,
                    help="read image headers only (faster)")
+    v.add_argument("--hash-cache", dest="hash_cache", metavar="PATH",
+                   help="JSON file keeping the files' sha256 between runs (keyed by path, size and times), "
+                        "so the identity check does not rehash an unchanged folder; default: none (hash "
+                        "every file). A run keeps its own in <out>/.cache/file-hashes.json")
 
     rp = parser("report", "regenerate leaderboard.md from result files")
     rp.add_argument("--runs", nargs="+", help="run folders (default: every finished run under --out, oldest first)")

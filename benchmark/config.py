@@ -303,6 +303,7 @@ class ValidateConfig(ConfigBase):
     data_root: str = field(default_factory=default_data_root)
     datasets: list[str] | None = None         # None: every registered dataset
     decode: bool = True                       # False: read image headers only (faster)
+    hash_cache: str | None = None             # JSON file keeping file sha256s between runs; None: memory only
 
     def validate(self) -> "ValidateConfig":
         from .datasets import get_dataset

@@ -126,6 +126,11 @@ class FileHashCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def describe(self) -> str:
+        """One line for a log: files hashed, digests taken from the cache, and where the cache lives."""
+        where = f"cache {self.store}" if self.store is not None else "no cache file"
+        return f"file hashes: {self.misses} hashed, {self.hits} from the cache ({where})"
+
     # ------------------------------------------------------------------ persistence
     def save(self) -> bool:
         """Write the cache to :attr:`store` if anything was learnt; returns whether a file was written.

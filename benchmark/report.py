@@ -22,6 +22,7 @@ from ivif_toolbox import atomic_write_text, direction_arrow
 
 from .hardware import hardware_summary
 from .results import load_summary
+from .splits import SplitIdentity
 
 MEASURED_BEGIN = "<!-- measured:begin (machine-dependent; excluded from the CI staleness check) -->"
 MEASURED_END = "<!-- measured:end -->"
@@ -155,9 +156,12 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
         if info[m].get("effective_source") and info[m]["effective_source"] != conv:
             units.append(f"{info[m]['display_name']} from `{info[m]['effective_source']}`")
     mi = merged["metric_info"].get(("MI", conv))
-    split = (f"complete official split {meta['split']} ({meta['official_count']} pairs)" if meta["complete"]
-             else f"**subset**: {meta['pairs']} of the {meta['official_count']} pairs of the official split "
-                  f"{meta['split']}" + (" (--limit)" if meta.get("limited") else ""))
+    if meta.get("identity"):     # checked against the split's manifest (runs since split identity)
+        split = SplitIdentity.from_dict(meta["identity"]).caption + (" (--limit)" if meta.get("limited") else "")
+    else:
+        split = (f"complete official split {meta['split']} ({meta['official_count']} pairs)" if meta["complete"]
+                 else f"**subset**: {meta['pairs']} of the {meta['official_count']} pairs of the official split "
+                      f"{meta['split']}" + (" (--limit)" if meta.get("limited") else ""))
     caption = (f"*{meta['title']}: {split}. Metric convention `{conv}`"
                + (f" (MI in {mi['units']})" if mi else "")
                + (f"; fallbacks: {', '.join(units)}" if units else "")

@@ -19,15 +19,23 @@ from .datasets import DatasetError, DatasetSpec, Pair, get_dataset
 from .errors import ConfigError
 from .fusers import FuserEntry, build_fuser_entry
 from .hardware import hardware_info
+from .hash_cache import FileHashCache
 from .io import ImageReadError, write_png
 from .outcomes import PairOutcome, RunOutcome
 from .pairs import CACHE_FORMAT, PairCache, compute_metrics, fuse_pair, metric_slot, record_key, safe_name
+from .splits import SplitIdentity
 
 
-def _dataset_meta(spec: DatasetSpec, n_found: int, n_used: int, limit: int | None) -> dict[str, Any]:
+#: The run's file-hash cache (sha256 per source file, keyed by path, size and times), below ``--out``.
+FILE_HASH_CACHE = Path(".cache") / "file-hashes.json"
+
+
+def _dataset_meta(spec: DatasetSpec, n_found: int, n_used: int, limit: int | None,
+                  identity: SplitIdentity | None) -> dict[str, Any]:
     return {"title": spec.title, "split": spec.split, "official_count": spec.official_count, "found": n_found,
             "pairs": n_used, "complete": n_used == spec.official_count,
-            "limited": limit is not None and n_found > n_used}
+            "limited": limit is not None and n_found > n_used,
+            **({"identity": identity.to_dict()} if identity is not None else {})}
 
 
 def build_entries(config: RunConfig) -> list[FuserEntry]:
@@ -71,6 +79,7 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
     run_dir = out_dir / config.resolved_run_id()
     run_dir.mkdir(parents=True, exist_ok=True)
     cache = PairCache(out_dir)
+    file_hashes = FileHashCache(out_dir / FILE_HASH_CACHE)
     slots = {m: metric_slot(m, config.convention) for m in config.metrics}
 
     outcome = RunOutcome(config, run_dir, [], {}, {})
@@ -93,11 +102,16 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
                 f"{spec.split} has {spec.official_count}: results are for a subset")
         for p in listing.unpaired_ir + listing.unpaired_vis:
             log(f"[{spec.key}] unpaired file ignored: {p}")
-        outcome.datasets[spec.key] = _dataset_meta(spec, len(listing.pairs), len(pairs), config.limit)
-        hashes = {p.name: p.source_hash() for p in pairs}
+        identity = spec.identity(pairs, file_hashes)     # of the pairs evaluated (--limit: the first N)
+        if identity is not None:
+            log(f"[{spec.key}] {identity.text}")
+        outcome.datasets[spec.key] = _dataset_meta(spec, len(listing.pairs), len(pairs), config.limit, identity)
+        hashes = {p.name: p.source_hash(file_hashes) for p in pairs}
+        file_hashes.save()
         for entry in entries:
             hw = hardware.get(entry.fuser.device) if entry.fuser is not None else None
             _run_dataset_fuser(entry, spec, pairs, hashes, config, cache, run_dir, slots, outcome, parallel, log, hw)
+    log(file_hashes.describe())
     return outcome
 
 

@@ -7,16 +7,14 @@ VIFB's 21 pairs.
 """
 from __future__ import annotations
 
+from ..splits import manifest_pair_names
 from .registry import register_dataset
 from .spec import DatasetSpec, Layout
 from .synthetic import SYNTHETIC_SIZES, synthetic_pairs
 
-#: CDDFuse's 50-pair RoadScene test list (file stems)
-ROADSCENE_50 = tuple(f"FLIR_{n}" for n in (
-    "00211 00977 01130 04269 04424 04484 04512 04593 04688 04722 04943 05005 05064 05105 05857 05879 "
-    "05893 05914 05955 06282 06325 06392 06430 06506 06570 06795 06974 06993 06995 07190 07206 07209 "
-    "07555 07732 07786 07809 07968 07970 08021 08058 08094 08202 08248 08284 08526 08592 08721 08858 "
-    "09465").split()) + ("FLIR_video_02829",)
+#: CDDFuse's 50-pair RoadScene test list (file stems, in the order of its manifest): read from the
+#: shipped manifest ``roadscene-50``, the one home of the list.
+ROADSCENE_50 = manifest_pair_names("roadscene-50")
 
 for _spec in (
     DatasetSpec("synthetic", "Synthetic (embedded)", len(SYNTHETIC_SIZES), "synthetic-v1",
@@ -43,7 +41,7 @@ for _spec in (
                 description="all 221 aligned pairs (no official split)"),
     DatasetSpec("roadscene-50", "RoadScene-50", 50, "roadscene-50", roots=("RoadScene",),
                 layouts=(Layout("cropinfrared", "crop_LR_visible"), Layout("ir", "vi")), file_list=ROADSCENE_50,
-                source="CDDFuse's 50-pair test list (ROADSCENE_50) over RoadScene",
+                source="CDDFuse's 50-pair test list (manifest roadscene-50) over RoadScene",
                 description="CDDFuse's 50-pair RoadScene test list"),
     DatasetSpec("m3fd", "M3FD", 300, "m3fd-fusion", roots=("M3FD_Fusion", "M3FD/M3FD_Fusion"),
                 layouts=(Layout("Ir", "Vis"),), source="TarDAL (JinyuanLiu-CV/TarDAL) M3FD_Fusion/{Ir,Vis}",
