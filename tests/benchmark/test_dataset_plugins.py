@@ -61,13 +61,14 @@ def test_doc_example_dataset_plugin_is_listed_validated_and_run(tmp_path):
     res = _python(["validate", "--data-root", str(data), "--datasets", "mydata"], site, tmp_path)
     assert res.returncode == 0, res.stderr
     assert "mydata         subset    3 / 120 pairs at" in res.stdout
+    assert "identity: identity not verified (no manifest for mydata-test)" in res.stdout
 
     res = _python(["run", "--datasets", "mydata", "--data-root", str(data), "--fusers", "mean", "--metrics", "EN",
                    "--out", str(tmp_path / "res"), "--leaderboard", str(tmp_path / "lb.md"), "--no-plots"],
                   site, tmp_path)
     assert res.returncode == 0, res.stderr
     text = (tmp_path / "lb.md").read_text()
-    assert "## MyData — `tang2023`" in text and "**subset**: 3 of the 120 pairs of the official split mydata-test" in text
+    assert "## MyData — `tang2023`" in text and "**subset**: 3 of the 120 pairs of mydata-test, identity not verified (no manifest)" in text
 
     res = _python(["run", "--datasets", "mydat", "--out", str(tmp_path / "res")], site, tmp_path)
     assert res.returncode == 2 and "did you mean 'mydata'" in res.stderr
