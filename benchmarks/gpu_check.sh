@@ -43,7 +43,7 @@ EOF
         SIZE=640x480 RUNS=20 WARMUP=5 RED_SIZE=128 RED_BATCH=4 RED_VARIANT=full PAIRS=8 ;;
     cpu)
         echo "DEVICE=cpu: dry run of every step at tiny sizes (no figure of this run is a GPU figure)"
-        SIZE=64x48 RUNS=1 WARMUP=0 RED_SIZE=32 RED_BATCH=1 RED_VARIANT=tiny PAIRS=2 ;;
+        SIZE=64x48 RUNS=2 WARMUP=0 RED_SIZE=32 RED_BATCH=1 RED_VARIANT=tiny PAIRS=2 ;;
     *)
         fail 2 "DEVICE: expected cuda, cuda:N or cpu, got '$DEVICE'" ;;
 esac
