@@ -84,6 +84,6 @@ step "3. run: dmnet-tiny on $DEVICE (batch $BATCH_SIZE), metrics on 2 CPU worker
     "$PY" -m benchmark run --datasets synthetic --fusers dmnet-tiny --device "$DEVICE" --limit "$PAIRS" \
     --jobs 2 --batch-size "$BATCH_SIZE" --out "$tmp/results" --leaderboard "$tmp/leaderboard.md" \
     --no-plots --no-progress
-grep -A4 -- "Synthetic" "$tmp/leaderboard.md" | head -8
+grep -A6 -- "^## Synthetic" "$tmp/leaderboard.md"
 echo
 echo "gpu_check: done in $SECONDS s"
