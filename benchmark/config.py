@@ -309,6 +309,8 @@ class ValidateConfig(ConfigBase):
         from .datasets import get_dataset
 
         self.coerce()
+        if self.hash_cache is not None and Path(self.hash_cache).is_dir():
+            raise ConfigError(f"hash_cache: expected the path of a JSON file, got the folder {self.hash_cache}")
         for d in self.datasets or []:
             get_dataset(d)
         return self

@@ -162,3 +162,14 @@ def test_validate_on_another_real_25_pair_tno_set_says_not_tno_25(shared_dir, tm
     assert rep.identity.changed == (("05", "IR and VIS"), ("09", "IR and VIS"), ("16", "IR and VIS"),
                                     ("22", "IR and VIS"))
     assert rep.identity.files_differ == 8
+
+
+def test_validate_hash_cache_option_from_the_command_line(fake_tno25, tmp_path, capsys):
+    from benchmark.cli import main
+
+    store = tmp_path / "h.json"
+    assert main(["validate", "--data-root", str(fake_tno25), "--datasets", "tno", "--hash-cache", str(store)]) == 0
+    assert "identity: official split tno-25, identity verified (25 pairs)" in capsys.readouterr().out
+    assert json.loads(store.read_text())["format"] == 1
+    assert main(["validate", "--data-root", str(fake_tno25), "--datasets", "tno", "--hash-cache", str(tmp_path)]) == 2
+    assert f"hash_cache: expected the path of a JSON file, got the folder {tmp_path}" in capsys.readouterr().err
