@@ -111,7 +111,8 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
         for entry in entries:
             hw = hardware.get(entry.fuser.device) if entry.fuser is not None else None
             _run_dataset_fuser(entry, spec, pairs, hashes, config, cache, run_dir, slots, outcome, parallel, log, hw)
-    log(file_hashes.describe())
+    if file_hashes.hits or file_hashes.misses:      # (embedded datasets have no files)
+        log(file_hashes.describe())
     return outcome
 
 
