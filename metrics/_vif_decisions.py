@@ -30,7 +30,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._octave import filter2_octave_at, filter2_octave_const, fspecial_gaussian_octave
-from ._primitives import gaussian_factor, integer_valued
+from ._filters import gaussian_factor
+from ._matlab import integer_valued
 
 T = 1e-10            # variance threshold and gain regulariser of the core (fidelity._clamped)
 U = 2.0 ** -53       # unit roundoff of float64

@@ -20,13 +20,8 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ._errors import UnknownConventionError
-from ._primitives import (
-    CheckedImage,
-    check_triplet,
-    rgb2gray_matlab,
-    rgb2gray_opencv_f32,
-    rgb2gray_pil,
-)
+from ._matlab import rgb2gray_matlab, rgb2gray_opencv_f32, rgb2gray_pil
+from ._validation import CheckedImage, check_triplet
 
 __all__ = ["ConventionInfo", "CONVENTIONS", "DEFAULT_CONVENTION", "get_convention", "Triplet"]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import integer_valued, padded_tile, rgb2gray_matlab, sobel_valid, tiles
+from ._filters import padded_tile, sobel_valid, tiles
+from ._matlab import integer_valued, rgb2gray_matlab
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["qabf"]

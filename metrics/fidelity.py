@@ -1,6 +1,6 @@
 """Visual-information-fidelity metrics: VIF (Sheikh-Bovik pixel VIF) and VIFF (Han et al.).
 
-Both are built on the same multi-scale pixel-domain core (spec ``metrics.md`` 3.1), implemented once
+Both are built on the same multi-scale pixel-domain core (LIVE ``vifp_mscale.m``), implemented once
 in :func:`vifp_pass`; :func:`metrics.compute` runs that pass once for VIF and VIFF whenever a
 convention feeds both the same images.
 """
@@ -13,14 +13,9 @@ import numpy as np
 from . import _vif_decisions as decisions
 from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
 from ._evaluate import evaluate
-from ._primitives import (
-    check_min_size,
-    correlate_valid_t,
-    correlate_valid_tiled,
-    gaussian_factor,
-    levels,
-    tiles,
-)
+from ._filters import correlate_valid_t, correlate_valid_tiled, gaussian_factor, tiles
+from ._histograms import levels
+from ._validation import check_min_size
 from ._torch_f32 import ivifzoo_vifp
 from .conventions import DEFAULT_CONVENTION, Triplet
 
@@ -35,7 +30,7 @@ VALID_MIN_SIZE = 41  # smallest side for which all four 'valid' scales are non-e
 
 
 def _clamped(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, s2_small: np.ndarray):
-    """Clamps of spec 3.1 step 4 (LIVE ``vifp_mscale.m`` / Han's ``ComVidVindG``), fused into one
+    """Clamps of the pixel-VIF core (LIVE ``vifp_mscale.m`` / Han's ``ComVidVindG``), fused into one
     pass. ``s2`` must already be clamped at 0 and ``s2_small = s2 < 1e-10``; the inputs are not
     modified.
 
@@ -120,7 +115,7 @@ def _vif_sums(maps, viff_order, skip=None):
 def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale: bool = False,
               viff_order: tuple[int, int] | None = None, octave_exact: bool = True,
               octave_fma: bool = False) -> dict:
-    """One pass of the multi-scale pixel-VIF core (spec 3.1) over references sharing ``dist``.
+    """One pass of the multi-scale pixel-VIF core over references sharing ``dist``.
 
     For every scale s = 1..4 (window N = 17, 9, 5, 3; for s > 1 every image is first filtered with
     the scale's window and decimated ``[::2, ::2]``), the local statistics and the clamped maps

@@ -4,13 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import (
-    entropy,
-    hist256,
-    joint_hist256,
-    levels,
-    matlab_round,
-)
+from ._histograms import entropy, hist256, joint_hist256, levels
+from ._matlab import matlab_round
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["en", "mi"]

@@ -4,15 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate, vifb_mean
-from ._primitives import (
-    check_min_size,
-    gradient_matlab,
-    levels,
-    padded_tile,
-    sobel_valid,
-    tiles,
-    to_uint8,
-)
+from ._filters import gradient_matlab, padded_tile, sobel_valid, tiles
+from ._histograms import levels
+from ._matlab import to_uint8
+from ._validation import check_min_size
 from .conventions import DEFAULT_CONVENTION, Triplet
 
 __all__ = ["sf", "ag", "sd", "ei"]

@@ -1,7 +1,7 @@
 """MS-SSIM: Ma et al.'s MEF-MS-SSIM and the IVIF_ZOO sum of two Wang MS-SSIMs (the latter run by
 torch, ``_torch_f32.py``).
 
-The two definitions are incompatible (spec ``metrics.md`` 4.10): MEF-MS-SSIM compares the fused
+The two definitions are incompatible (``docs/metrics.md``, "Known traps"): MEF-MS-SSIM compares the fused
 image with a structure built from both sources and is <= 1; the IVIF_ZOO value is the sum of two
 pytorch-msssim scores and is <= 2. A published MS-SSIM above 1 can only be the latter.
 """
@@ -10,14 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate
-from ._primitives import (
-    EPS,
-    check_min_size,
-    correlate_valid_t,
-    gaussian_factor,
-    mean2x2_symmetric_decimate,
-    tiles,
-)
+from ._filters import correlate_valid_t, gaussian_factor, mean2x2_symmetric_decimate, tiles
+from ._matlab import EPS
+from ._validation import check_min_size
 from ._torch_f32 import wang_ms_ssim
 from .conventions import DEFAULT_CONVENTION, Triplet
 
@@ -103,7 +98,7 @@ def _mef_q_sum(box: np.ndarray, gm: np.ndarray) -> float:
 def mef_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     """Single-scale MEF-SSIM Q of the fused image ``y`` for the source sequence (``x1``, ``x2``).
 
-    Vectorised form of Ma et al.'s per-patch algorithm (spec 4.10 steps 1-7). For every 11 x 11
+    Vectorised form of Ma et al.'s per-patch algorithm (steps 1-7 of their ``mef_ssim.m``). For every 11 x 11
     patch: signal strengths c_k = ||x_k - mu_k|| + 0.001, structure consistency R, exponent
     p = min(tan(pi R / 2), 10), weights w_k = (c_k/11)^p + eps (normalised), desired structure
     s = sum_k w_k (x_k - mu_k) / c_k rescaled to norm max_k c_k; then the Gaussian-weighted
