@@ -25,7 +25,7 @@ PyTorch: ``ivifzoo`` MS-SSIM and VIF, which raise :class:`TorchRequiredError` wi
 """
 from __future__ import annotations
 
-from ._compute import compute, compute_batch
+from ._compute import TripletWork, compute, compute_batch, compute_many
 from ._errors import (
     ImageTooSmallError,
     InputRangeWarning,
@@ -39,8 +39,27 @@ from ._errors import (
     UnknownMetricError,
     UnverifiedPathWarning,
 )
-from ._registry import METRIC_KEYS, METRICS, MetricInfo, describe, get_metric, provenance
-from .conventions import CONVENTIONS, DEFAULT_CONVENTION, ConventionInfo, get_convention
+from ._describe import describe
+from ._table import (
+    METRICS,
+    Implementation,
+    MetricInfo,
+    get_metric,
+    implementation,
+    implements,
+    provenance,
+    register_metric,
+    temporarily,
+)
+from .conventions import (
+    CONVENTIONS,
+    DEFAULT_CONVENTION,
+    Convention,
+    GreyRule,
+    get_convention,
+    register_convention,
+)
+# the implementation modules: importing them fills the metric table
 from .correlation import cc, scd
 from .information import en, mi
 from .edge_preservation import qabf
@@ -48,13 +67,37 @@ from .spatial import ag, ei, sd, sf
 from .ssim import ms_ssim
 from .fidelity import viff, vif
 
+
+def _import_implementation_modules() -> None:
+    """Import every public module of the package: a metric or convention added in a new module
+    registers itself without any change here."""
+    import importlib
+    import pkgutil
+    for mod in pkgutil.iter_modules(__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+_import_implementation_modules()
+
 __all__ = [
     "en", "sf", "ag", "sd", "cc", "scd", "mi", "vif", "qabf", "ms_ssim", "ei", "viff",
-    "compute", "compute_batch",
+    "compute", "compute_many", "compute_batch", "TripletWork",
     "METRICS", "METRIC_KEYS", "MetricInfo", "get_metric", "provenance", "describe",
-    "CONVENTIONS", "DEFAULT_CONVENTION", "ConventionInfo", "get_convention",
+    "Implementation", "implementation", "implements", "register_metric", "temporarily",
+    "CONVENTIONS", "DEFAULT_CONVENTION", "Convention", "GreyRule",
+    "get_convention", "register_convention",
     "MetricInputError", "ImageTooSmallError", "TorchRequiredError", "UnknownMetricError",
     "UnknownConventionError",
     "MetricWarning", "NaNTermReplacedWarning", "UndefinedValueWarning", "UnverifiedPathWarning",
     "InputRangeWarning", "QuantizationWarning",
 ]
+
+
+def __getattr__(name: str):
+    if name == "METRIC_KEYS":  # derived from the live table (temporary test entries included)
+        return tuple(METRICS)
+    for info in METRICS.values():  # the function of a metric registered by another module
+        if info.name == name:
+            return info.fn
+    raise AttributeError(f"module 'metrics' has no attribute {name!r}")

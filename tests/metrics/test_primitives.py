@@ -54,7 +54,7 @@ def test_cddfuse_grey_same_for_pil_and_opencv_reads(fixture_place):
     """CDDFuse read every file with cv2 (3 channels, BGR); the harness passes PIL arrays (1 or 3
     channels). The convention's grey image must not depend on which reader was used."""
     cv2 = pytest.importorskip("cv2")
-    from metrics.conventions import Triplet
+    from metrics._triplet import Triplet
     _, folder = fixture_place
     for path in sorted(folder.glob("*.*g")):
         pil = read_fixture_image(folder, path.name)
@@ -66,7 +66,7 @@ def test_cddfuse_grey_same_for_pil_and_opencv_reads(fixture_place):
 
 def test_ivifzoo_grey_matches_pil_convert_l(fixture_place):
     Image = pytest.importorskip("PIL.Image")
-    from metrics.conventions import Triplet
+    from metrics._triplet import Triplet
     _, folder = fixture_place
     for path in sorted(folder.glob("*.*g")):
         ref = np.asarray(Image.open(path).convert("L"))
