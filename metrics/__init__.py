@@ -16,6 +16,7 @@ Quick use::
     values = metrics.compute(fused, ir, vis, ["MI", "VIF"], convention="tang2022")
     metrics.provenance("MI", "cddfuse")    # {'effective_source': 'cddfuse', 'units': 'nats', ...}
     print(metrics.describe(verbose=True))  # the metrics x conventions table
+    per_conv = metrics.compute_many(fused, ir, vis)  # every convention, shared work, same values
 
 Inputs are numpy arrays (uint8 as stored on disk, RGB order, or float on 0-255), H x W or
 H x W x 3; a float image in [0, 1] beside a 0-255 one is refused (``MetricInputError``: multiply
