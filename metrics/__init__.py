@@ -20,9 +20,10 @@ Quick use::
 
 Inputs are numpy arrays (uint8 as stored on disk, RGB order, or float on 0-255), H x W or
 H x W x 3; a float image in [0, 1] beside a 0-255 one is refused (``MetricInputError``: multiply
-it by 255). Reading image files is the caller's job. This package imports only numpy (joblib is
-imported lazily by :func:`compute_batch`, torch lazily by the two metrics whose reference code is
-PyTorch: ``ivifzoo`` MS-SSIM and VIF, which raise :class:`TorchRequiredError` without it).
+it by 255). Reading image files is the caller's job. This package imports only numpy and the
+standard-library leaf ``ivif_toolbox`` (joblib is imported lazily by :func:`compute_batch`, torch
+lazily by the two metrics whose reference code is PyTorch: ``ivifzoo`` MS-SSIM and VIF, which raise
+:class:`TorchRequiredError` without it).
 """
 from __future__ import annotations
 
