@@ -10,12 +10,16 @@ below a window size) gets its message as its ``error`` and the others are still 
 (undefined for these images) is stored as ``None`` with the error ``"NaN (undefined for these
 images)"``. Warnings raised while computing are recorded, deduplicated and sorted, with every value
 of the triplet (they are not attributed to a metric).
+
+:func:`evaluate_conventions` does the same under several conventions with the work they share done
+once (:class:`metrics.TripletWork`); its records are exactly those of :func:`evaluate_pair` per
+convention, errors and warnings isolated per convention and metric.
 """
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -37,8 +41,7 @@ def evaluate_pair(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, me
     metric_keys : sequence of str
         Metric keys of :data:`metrics.METRICS` (e.g. ``["EN", "MI"]``).
     convention : str
-        One name of :data:`metrics.CONVENTIONS` (several conventions per call come later; the
-        per-convention work is :func:`_evaluate_convention`).
+        One name of :data:`metrics.CONVENTIONS` (several: :func:`evaluate_conventions`).
 
     Returns
     -------
@@ -48,26 +51,36 @@ def evaluate_pair(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, me
     """
     if not isinstance(convention, str):
         raise ValueError(f"evaluate_pair: convention must be one convention name (str), got {convention!r}")
-    return _evaluate_convention(fused, ir_raw, vis_raw, list(metric_keys), convention)
+    def compute(keys: list[str], conv: str) -> dict[str, float]:
+        return metrics_pkg.compute(fused, ir_raw, vis_raw, metrics=keys, convention=conv)
+    return _evaluate_convention(compute, list(metric_keys), convention)
 
 
 def evaluate_conventions(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, metric_keys: Sequence[str],
                          conventions: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
     """:func:`evaluate_pair` under each of ``conventions``: ``{convention: {metric: record}}``.
 
-    The records are exactly those :func:`evaluate_pair` gives for one convention at a time.
+    The records are exactly those :func:`evaluate_pair` gives for one convention at a time (values
+    bit for bit, errors and warnings per convention), but the images are validated once and the
+    work the conventions share (grey images, histograms, VIF passes, ...) is done once
+    (:class:`metrics.TripletWork`).
     """
     if isinstance(conventions, str) or not conventions:
         raise ValueError(f"evaluate_conventions: conventions must be a non-empty sequence of convention names, "
                          f"got {conventions!r}")
-    return {c: evaluate_pair(fused, ir_raw, vis_raw, metric_keys, c) for c in conventions}
+    keys = list(metric_keys)
+    try:
+        work = metrics_pkg.TripletWork(fused, ir_raw, vis_raw)
+    except ValueError:  # the images themselves are refused: each record gets the message
+        return {c: evaluate_pair(fused, ir_raw, vis_raw, keys, c) for c in conventions}
+    return {c: _evaluate_convention(work.compute, keys, c) for c in conventions}
 
 
-def _evaluate_convention(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray, metric_keys: list[str],
+def _evaluate_convention(compute: Callable[[list[str], str], dict[str, float]], metric_keys: list[str],
                          convention: str) -> dict[str, dict[str, Any]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        values, errors = _compute_isolated(fused, ir_raw, vis_raw, metric_keys, convention)
+        values, errors = _compute_isolated(compute, metric_keys, convention)
     notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     out: dict[str, dict[str, Any]] = {}
     for m in metric_keys:
@@ -81,18 +94,18 @@ def _evaluate_convention(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndar
     return out
 
 
-def _compute_isolated(fused, ir_raw, vis_raw, metric_keys: list[str], convention: str
-                      ) -> tuple[dict[str, float], dict[str, str]]:
-    """All metrics in one :func:`metrics.compute` call (shared intermediates); when that refuses the
-    images, each metric alone, so the one that refuses gets the error and the others their values."""
+def _compute_isolated(compute: Callable[[list[str], str], dict[str, float]], metric_keys: list[str],
+                      convention: str) -> tuple[dict[str, float], dict[str, str]]:
+    """All metrics in one ``compute(keys, convention)`` call (shared intermediates); when that refuses
+    the images, each metric alone, so the one that refuses gets the error and the others their values."""
     try:
-        return metrics_pkg.compute(fused, ir_raw, vis_raw, metrics=metric_keys, convention=convention), {}
+        return compute(metric_keys, convention), {}
     except ValueError:
         values: dict[str, float] = {}
         errors: dict[str, str] = {}
         for m in metric_keys:
             try:
-                values.update(metrics_pkg.compute(fused, ir_raw, vis_raw, metrics=[m], convention=convention))
+                values.update(compute([m], convention))
             except ValueError as exc:
                 errors[m] = str(exc)
         return values, errors

@@ -34,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from metrics._primitives import rgb2gray_matlab, to_uint8  # noqa: E402
+from metrics._matlab import rgb2gray_matlab, to_uint8  # noqa: E402
 from metrics._vif_decisions import KINDS  # noqa: E402
 from metrics.fidelity import vifp_pass  # noqa: E402
 

@@ -1,13 +1,17 @@
-"""Evaluate several metrics on one triplet (sharing work) or on many triplets (joblib)."""
+"""Evaluate several metrics on one triplet (sharing work), under several conventions (sharing work
+between them), or on many triplets (joblib)."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Iterable, Sequence
 
 from ._evaluate import run_impl
-from ._registry import METRICS, get_metric
-from .conventions import DEFAULT_CONVENTION, Triplet, get_convention
+from ._table import METRICS, get_metric
+from ._triplet import SharedWork, Triplet
+from ._validation import check_triplet
+from .conventions import CONVENTIONS, DEFAULT_CONVENTION, get_convention
 
-__all__ = ["compute", "compute_batch"]
+__all__ = ["compute", "compute_many", "compute_batch", "TripletWork"]
 
 
 def _resolve(metrics: Iterable[str] | str | None) -> list[str]:
@@ -46,7 +50,68 @@ def compute(fused, ir, vis, metrics: Iterable[str] | str | None = None,
     keys = _resolve(metrics)
     t = Triplet(fused, ir, vis, convention)
     t.requested = frozenset(keys)
-    return {k: run_impl(k, METRICS[k].impl, t) for k in keys}
+    return {k: run_impl(k, t) for k in keys}
+
+
+class TripletWork:
+    """One (fused, ir, vis) triplet, validated once, evaluated under any number of conventions
+    with the work they have in common done once.
+
+    Grey conversions, 8-bit levels, moment sums, Sobel/gradient sums, MEF-MS-SSIM, Qabf and the
+    VIF/VIFF passes are pure functions of their input arrays; they are stored by content (two
+    conventions whose grey images are equal element for element share them), so
+    ``work.compute(keys, c)`` returns exactly ``metrics.compute(fused, ir, vis, keys, c)``, bit
+    for bit, and emits the same warnings (those of the validation and of every shared step are
+    re-emitted for each call). Not thread-safe (it records warnings with
+    :func:`warnings.catch_warnings`); use one per thread.
+    """
+
+    def __init__(self, fused, ir, vis):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._checked = check_triplet(fused, ir, vis)
+        self._warnings = tuple(caught)
+        self._work = SharedWork(content_keyed=True)
+
+    def compute(self, metrics: Iterable[str] | str | None = None,
+                convention: str = DEFAULT_CONVENTION) -> dict[str, float]:
+        """As :func:`compute` for this triplet under ``convention``."""
+        keys = _resolve(metrics)
+        conv = get_convention(convention)
+        for w in self._warnings:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        t = Triplet(None, None, None, conv, _checked=self._checked, work=self._work)
+        t.requested = frozenset(keys)
+        return {k: run_impl(k, t) for k in keys}
+
+
+def compute_many(fused, ir, vis, metrics: Iterable[str] | str | None = None,
+                 conventions: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
+    """Compute several metrics on one triplet under several conventions, sharing their work.
+
+    Parameters
+    ----------
+    fused, ir, vis, metrics :
+        As in :func:`compute`.
+    conventions : iterable of str, optional
+        Names of :data:`metrics.CONVENTIONS` (duplicates dropped); default: all of them.
+
+    Returns
+    -------
+    dict
+        ``{convention: {key: value}}``; each inner dict is exactly (bit for bit) what
+        ``compute(fused, ir, vis, metrics, convention)`` returns. The first failing metric raises,
+        as in :func:`compute`; use :class:`TripletWork` to isolate failures per convention.
+    """
+    keys = _resolve(metrics)
+    names = list(CONVENTIONS) if conventions is None or isinstance(conventions, str) \
+        else list(conventions)
+    if isinstance(conventions, str) or not names:
+        raise ValueError(f"compute_many: conventions must be a non-empty sequence of convention "
+                         f"names, got {conventions!r}")
+    convs = list(dict.fromkeys(get_convention(c).name for c in names))
+    work = TripletWork(fused, ir, vis)
+    return {c: work.compute(keys, c) for c in convs}
 
 
 def _compute_item(item, loader, keys, convention) -> dict[str, float]:

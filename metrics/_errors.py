@@ -7,6 +7,8 @@ with a :class:`MetricWarning` subclass; filter them with the standard :mod:`warn
 """
 from __future__ import annotations
 
+from ivif_toolbox import UnknownNameError
+
 __all__ = [
     "MetricInputError",
     "ImageTooSmallError",
@@ -42,12 +44,16 @@ class TorchRequiredError(MetricInputError, ImportError):
     """
 
 
-class UnknownMetricError(ValueError):
-    """A metric name is not in :data:`metrics.METRICS`; the message suggests the closest names."""
+class UnknownMetricError(UnknownNameError):
+    """A metric name is not in :data:`metrics.METRICS`; the message suggests the closest names.
+
+    A :class:`ivif_toolbox.UnknownNameError` (so a ``KeyError`` and a ``ValueError``)."""
 
 
-class UnknownConventionError(ValueError):
-    """A convention name is not in :data:`metrics.CONVENTIONS`; the message suggests the closest names."""
+class UnknownConventionError(UnknownNameError):
+    """A convention name is not in :data:`metrics.CONVENTIONS`; the message suggests the closest names.
+
+    A :class:`ivif_toolbox.UnknownNameError` (so a ``KeyError`` and a ``ValueError``)."""
 
 
 class MetricWarning(UserWarning):

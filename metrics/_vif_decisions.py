@@ -30,7 +30,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._octave import filter2_octave_at, filter2_octave_const, fspecial_gaussian_octave
-from ._primitives import gaussian_factor, integer_valued
+from ._filters import gaussian_factor
+from ._matlab import integer_valued
 
 T = 1e-10            # variance threshold and gain regulariser of the core (fidelity._clamped)
 U = 2.0 ** -53       # unit roundoff of float64
@@ -112,6 +113,14 @@ def _value_limits(ev: float, ec: float, ed: float) -> tuple[float, float]:
     return s0, (-7.0 * ec + math.sqrt(49.0 * ec * ec + 8.0 * ev * r)) / (4.0 * ev)
 
 
+def _surely_below(var: np.ndarray, bound: float, c: float) -> np.ndarray:
+    """Variances below the threshold T by more than any bound :func:`bounds` can give them: at most
+    ``c * (max E[x^2] + max(-var, 0))`` with ``bound = c * max E[x^2]`` over the tile. Only products
+    saturated before filtering (Tang 2022's first scale) make such strongly negative variances; their
+    decisions are certain (the variance is clamped, the gain is 0)."""
+    return var < T - bound - c * np.maximum(-var, 0.0)
+
+
 def candidates(s: int, e2, maps, raw, s2_raw, viff_order) -> np.ndarray:
     """Pixels of a tile where a decision might go either way within rounding error, or a VID term
     might be ill-conditioned: a cheap test with tile-wide bounds that selects a superset of the
@@ -124,12 +133,12 @@ def candidates(s: int, e2, maps, raw, s2_raw, viff_order) -> np.ndarray:
     nref = len(raw)
     c = _tile_coefficient(s)
     emax = [c * float(e.max()) for e in e2]
-    cand = s2_raw <= T + emax[nref]
+    cand = (s2_raw <= T + emax[nref]) & ~_surely_below(s2_raw, emax[nref], c)
     for k in range(nref):
         s1, s12 = raw[k]
         ec = math.sqrt(emax[k] * emax[nref])
         s0, g0 = _value_limits(emax[k], ec, emax[nref])
-        cand |= s1 < s0          # also covers s1 <= T + emax[k] (variance threshold)
+        cand |= (s1 < s0) & ~_surely_below(s1, emax[k], c)  # s1 < s0 covers s1 <= T + emax[k]
         cand |= np.abs(s12) <= ec
         cand |= maps[k][0] > g0
     if viff_order is not None:

@@ -1,10 +1,12 @@
 """Correlation metrics: CC (correlation coefficient) and SCD (sum of correlations of differences)."""
 from __future__ import annotations
 
-from ._evaluate import evaluate, vifb_mean
 import numpy as np
 
-from .conventions import DEFAULT_CONVENTION, Triplet
+from ._evaluate import evaluate
+from ._table import MetricInfo, implements, register_metric
+from ._triplet import Triplet
+from .conventions import DEFAULT_CONVENTION
 
 __all__ = ["cc", "scd"]
 
@@ -29,13 +31,14 @@ def _sums(t: Triplet):
     With 8-bit data every product and partial sum is an integer below 2**53, so the float64 sums
     are exact; the correlations below are then formed in exact integer arithmetic.
     """
+    (a, b, f), _ = _images(t)
+
     def build():
-        (a, b, f), _ = _images(t)
         s = {"n": a.size, "a": a.sum(), "b": b.sum(), "f": f.sum(),
              "aa": _dot(a, a), "bb": _dot(b, b), "ff": _dot(f, f),
              "af": _dot(a, f), "bf": _dot(b, f), "ab": _dot(a, b)}
         return {k: int(v) for k, v in s.items()}
-    return t.memo("moment_sums", build)
+    return t.shared("moment_sums", (a, b, f), (), build)
 
 
 def _r_exact(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) -> float:
@@ -48,9 +51,8 @@ def _r_exact(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) -> float:
 
 def _centred(t: Triplet):
     """Centred, flattened (A, B, F) for non-integer input, cached (shared by CC and SCD)."""
-    def build():
-        return [x.ravel() - x.mean() for x in _images(t)[0]]
-    return t.memo("centred", build)
+    imgs = _images(t)[0]
+    return t.shared("centred", imgs, (), lambda: [x.ravel() - x.mean() for x in imgs])
 
 
 def _dot(x: np.ndarray, y: np.ndarray) -> float:
@@ -74,8 +76,12 @@ def _cc_call(t: Triplet) -> float:
     return (_r(a, f) + _r(b, f)) / 2.0
 
 
-def _cc_impl(t: Triplet) -> float:
-    return vifb_mean(t, _cc_call) if t.convention == "vifb" else _cc_call(t)
+implements("CC", "tang2023", "tang2022", "cddfuse", "ivifzoo")(_cc_call)
+
+
+@implements("CC", "vifb", borrowed_from="tang2023")
+def _cc_vifb(t: Triplet) -> float:
+    return t.channel_mean(_cc_call)
 
 
 def cc(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
@@ -101,7 +107,7 @@ def cc(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
         The mean of the two correlations. NaN (the reference value, with an
         ``UndefinedValueWarning``) when the fused image or a source is constant.
     """
-    return evaluate("CC", _cc_impl, fused, ir, vis, convention)
+    return evaluate("CC", fused, ir, vis, convention)
 
 
 def _scd_call(t: Triplet) -> float:
@@ -118,8 +124,12 @@ def _scd_call(t: Triplet) -> float:
     return _r(f - b, a) + _r(f - a, b)
 
 
-def _scd_impl(t: Triplet) -> float:
-    return vifb_mean(t, _scd_call) if t.convention == "vifb" else _scd_call(t)
+implements("SCD", "tang2023", "tang2022", "cddfuse", "ivifzoo")(_scd_call)
+
+
+@implements("SCD", "vifb", borrowed_from="tang2023")
+def _scd_vifb(t: Triplet) -> float:
+    return t.channel_mean(_scd_call)
 
 
 def scd(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
@@ -143,4 +153,14 @@ def scd(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
         SCD in -2..2. NaN (reference value, ``UndefinedValueWarning``) when a source or a
         difference image is constant, e.g. fused == IR.
     """
-    return evaluate("SCD", _scd_impl, fused, ir, vis, convention)
+    return evaluate("SCD", fused, ir, vis, convention)
+
+
+register_metric(MetricInfo(
+    key="CC", name="cc", display_name="CC", higher_is_better=True, category="correlation",
+    units="unitless (-1..1)", version="1.0", reference="Shah, Merchant, Desai, SIViP 7(1), 2013",
+    description="mean Pearson correlation of the fused image with each source", column=5, fn=cc))
+register_metric(MetricInfo(
+    key="SCD", name="scd", display_name="SCD", higher_is_better=True, category="correlation",
+    units="unitless (-2..2)", version="1.0", reference="Aslantas & Bendes, AEU 69(12), 2015",
+    description="sum of the correlations of differences", column=6, fn=scd))

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._evaluate import evaluate, vifb_mean
-from ._primitives import integer_valued, padded_tile, rgb2gray_matlab, sobel_valid, tiles
-from .conventions import DEFAULT_CONVENTION, Triplet
+from ._evaluate import evaluate
+from ._filters import padded_tile, sobel_valid, tiles
+from ._matlab import integer_valued, rgb2gray_matlab
+from ._table import MetricInfo, implements, register_metric
+from ._triplet import Triplet
+from .conventions import DEFAULT_CONVENTION
 
 __all__ = ["qabf"]
 
@@ -77,15 +80,19 @@ def _qabf_vifb_call(t: Triplet) -> float:
     return qabf_core(pa, pb, pf, exact_order=exact)
 
 
-def _qabf_impl(t: Triplet) -> float:
-    conv = t.convention
-    if conv == "vifb":
-        return vifb_mean(t, _qabf_vifb_call)
+@implements("Qabf", "vifb")
+def _qabf_vifb(t: Triplet) -> float:
+    return t.channel_mean(_qabf_vifb_call)
+
+
+@implements("Qabf", "tang2023", "tang2022", "cddfuse", "ivifzoo")
+def _qabf_grey(t: Triplet) -> float:
     a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-    if conv == "tang2022":  # im2double: [0, 1] data, MATLAB conv2 accumulation order
-        return qabf_core(a / 255.0, b / 255.0, f / 255.0, exact_order=True)
+    if t.convention.unit_scale:  # im2double: [0, 1] data, MATLAB conv2 accumulation order
+        return t.shared("qabf/255", (a, b, f), (), lambda: qabf_core(
+            a / 255.0, b / 255.0, f / 255.0, exact_order=True))
     exact = not all(t.grey_is_integer(w) for w in ("ir", "vis", "fused"))
-    return qabf_core(a, b, f, exact_order=exact)
+    return t.shared("qabf", (a, b, f), (exact,), lambda: qabf_core(a, b, f, exact_order=exact))
 
 
 def qabf(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
@@ -117,4 +124,12 @@ def qabf(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     float
         Qabf in 0..1. NaN if neither source has any gradient (0/0).
     """
-    return evaluate("Qabf", _qabf_impl, fused, ir, vis, convention)
+    return evaluate("Qabf", fused, ir, vis, convention)
+
+
+register_metric(MetricInfo(
+    key="Qabf", name="qabf", display_name="Qabf", higher_is_better=True, category="image feature",
+    units="unitless (0..1)", version="1.0",
+    reference="Xydeas & Petrovic, Electronics Letters 36(4), 2000",
+    description="edge-information preservation Q^{AB/F}", column=9, fn=qabf,
+    aliases=("QABF", "Q_ABF")))

@@ -1,6 +1,6 @@
 """Visual-information-fidelity metrics: VIF (Sheikh-Bovik pixel VIF) and VIFF (Han et al.).
 
-Both are built on the same multi-scale pixel-domain core (spec ``metrics.md`` 3.1), implemented once
+Both are built on the same multi-scale pixel-domain core (LIVE ``vifp_mscale.m``), implemented once
 in :func:`vifp_pass`; :func:`metrics.compute` runs that pass once for VIF and VIFF whenever a
 convention feeds both the same images.
 """
@@ -13,29 +13,27 @@ import numpy as np
 from . import _vif_decisions as decisions
 from ._errors import NaNTermReplacedWarning, UnverifiedPathWarning
 from ._evaluate import evaluate
-from ._primitives import (
-    check_min_size,
-    correlate_valid_t,
-    correlate_valid_tiled,
-    gaussian_factor,
-    levels,
-    tiles,
-)
+from ._filters import correlate_valid_t, correlate_valid_tiled, gaussian_factor, tiles
+from ._histograms import levels
+from ._validation import check_min_size
 from ._torch_f32 import ivifzoo_vifp
-from .conventions import DEFAULT_CONVENTION, Triplet
+from ._table import MetricInfo, implements, register_metric
+from ._triplet import Triplet
+from .conventions import DEFAULT_CONVENTION
 
-__all__ = ["vif", "viff", "vifp_pass", "VIFF_SOURCE_ORDERS"]
+__all__ = ["vif", "viff", "vifp_pass", "VIFF_SOURCE_ORDERS", "VIFF_DEFAULT_ORDER"]
 
 VIF_SIGMA_N_SQ = 2.0                       # LIVE vifp_mscale.m
 VIFF_SIGMA_N_SQ = 0.005 * 255.0 * 255.0    # Han et al.: visual noise sq = 325.125
 VIFF_C = 1e-7
 VIFF_SCALE_WEIGHTS = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
-VIFF_SOURCE_ORDERS = ("vis_ir", "ir_vis")
+VIFF_DEFAULT_ORDER = "vis_ir"  # VIFB/MEFB call metricsVIF(vis, ir, fused); the fixtures' order
+VIFF_SOURCE_ORDERS = (VIFF_DEFAULT_ORDER, "ir_vis")
 VALID_MIN_SIZE = 41  # smallest side for which all four 'valid' scales are non-empty
 
 
 def _clamped(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, s2_small: np.ndarray):
-    """Clamps of spec 3.1 step 4 (LIVE ``vifp_mscale.m`` / Han's ``ComVidVindG``), fused into one
+    """Clamps of the pixel-VIF core (LIVE ``vifp_mscale.m`` / Han's ``ComVidVindG``), fused into one
     pass. ``s2`` must already be clamped at 0 and ``s2_small = s2 < 1e-10``; the inputs are not
     modified.
 
@@ -120,7 +118,7 @@ def _vif_sums(maps, viff_order, skip=None):
 def vifp_pass(refs: list[np.ndarray], dist: np.ndarray, *, saturate_first_scale: bool = False,
               viff_order: tuple[int, int] | None = None, octave_exact: bool = True,
               octave_fma: bool = False) -> dict:
-    """One pass of the multi-scale pixel-VIF core (spec 3.1) over references sharing ``dist``.
+    """One pass of the multi-scale pixel-VIF core over references sharing ``dist``.
 
     For every scale s = 1..4 (window N = 17, 9, 5, 3; for s > 1 every image is first filtered with
     the scale's window and decimated ``[::2, ::2]``), the local statistics and the clamped maps
@@ -269,20 +267,20 @@ def _valid_pass(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, *,
     float32 SciPy peer, uses the unrefined sums.
     """
     key = ("vifp_valid", tag)
-    have = t._cache.get(key)
+    have = t.cached(key)
     if have is not None and (viff_order is None or have["viff_order"] == _ORDER_INDEX[viff_order]) \
             and (have["exact"] or not exact):
         return have
     if viff_order is None and have is not None and have["viff_order"] is not None:
         order_idx = have["viff_order"]
     elif viff_order is None and "VIFF" in (t.requested or ()):
-        order_idx = _ORDER_INDEX["vis_ir"]
+        order_idx = _ORDER_INDEX[VIFF_DEFAULT_ORDER]
     else:
         order_idx = None if viff_order is None else _ORDER_INDEX[viff_order]
     want_exact = exact or bool(have and have["exact"]) or order_idx is not None
-    res = vifp_pass([a, b], f, viff_order=order_idx, octave_exact=want_exact)
-    t._cache[key] = res
-    return res
+    res = t.shared("vifp", (a, b, f), (order_idx, want_exact),
+                   lambda: vifp_pass([a, b], f, viff_order=order_idx, octave_exact=want_exact))
+    return t.remember(key, res)
 
 
 def _vif_terms(res: dict) -> list[float]:
@@ -290,40 +288,47 @@ def _vif_terms(res: dict) -> list[float]:
     return [float(np.float64(n) / d) for n, d in zip(res["vif_num"], res["vif_den"])]
 
 
-def _vif_call(t: Triplet) -> float:
+@implements("VIF", "tang2023", "tang2022", "cddfuse")
+def _vif_valid(t: Triplet) -> float:
+    """Pixel VIF with 'valid' filtering (LIVE ``vifp_mscale.m`` and its Python peers), the
+    convention deciding uint8 saturation, the arithmetic of rounding-decided decisions and the
+    replacement of a NaN term."""
     conv = t.convention
-    if conv == "ivifzoo":
-        a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-        va, vb = ivifzoo_vifp([a, b], f)
-        return float(va + vb)  # float32 sum, as IVIF_ZOO adds its two tensors
-    check_min_size(t.hw, VALID_MIN_SIZE, f"VIF (convention {conv!r}, 4 scales of 'valid' windows "
-                                         f"17, 9, 5, 3)")
-    if conv == "tang2022":
-        qa, qb, qf = (levels(t.grey(w), t.grey_is_integer(w), "VIF (tang2022)").astype(np.float64)
+    check_min_size(t.hw, VALID_MIN_SIZE, f"VIF (convention {conv.name!r}, 4 scales of 'valid' "
+                                         f"windows 17, 9, 5, 3)")
+    if conv.uint8_saturation:
+        qa, qb, qf = (levels(t.grey(w), t.grey_is_integer(w), f"VIF ({conv.name})").astype(np.float64)
                       for w in ("ir", "vis", "fused"))
-        return sum(_vif_terms(vifp_pass([qa, qb], qf, saturate_first_scale=True)))
+        return sum(_vif_terms(t.shared("vifp-saturated", (qa, qb, qf), (), lambda: vifp_pass(
+            [qa, qb], qf, saturate_first_scale=True))))
     # under vifb: the channels of VIFB's loop; an RGB source of a single call via rgb2gray
     a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-    res = _valid_pass(t, a, b, f, exact=conv != "cddfuse")
-    if conv == "cddfuse":  # CDDFuse's float32 SciPy code: no Octave-order refinement
+    res = _valid_pass(t, a, b, f, exact=conv.octave_arithmetic)
+    if not conv.octave_arithmetic:  # e.g. CDDFuse's float32 SciPy code: no Octave-order refinement
         res = {"vif_num": res["vif_num_fast"], "vif_den": res["vif_den_fast"]}
     terms = _vif_terms(res)
-    if conv == "cddfuse":
+    if conv.nan_vif_term is not None:
         for k, name in enumerate(("ir", "vis")):
             if np.isnan(terms[k]):
                 warnings.warn(
-                    f"VIF (cddfuse): the pixel-VIF term of {name} is NaN (constant image?); "
-                    f"CDDFuse's Evaluator returns 1.0 for it and so does this convention",
-                    NaNTermReplacedWarning, stacklevel=4)
-                terms[k] = 1.0
+                    f"VIF ({conv.name}): the pixel-VIF term of {name} is NaN (constant image?); "
+                    f"the reference code ({conv.reference}) returns {conv.nan_vif_term} for it and "
+                    f"so does this convention", NaNTermReplacedWarning, stacklevel=4)
+                terms[k] = conv.nan_vif_term
     return terms[0] + terms[1]
 
 
-def _vif_impl(t: Triplet) -> float:
-    if t.convention == "vifb":
-        check_min_size(t.hw, VALID_MIN_SIZE, "VIF (convention 'vifb')")
-        return float(np.mean([_vif_call(s) for s in t.vifb_channels()]))
-    return _vif_call(t)
+@implements("VIF", "vifb", borrowed_from="tang2023")
+def _vif_vifb(t: Triplet) -> float:
+    check_min_size(t.hw, VALID_MIN_SIZE, f"VIF (convention {t.convention.name!r})")
+    return t.channel_mean(_vif_valid)
+
+
+@implements("VIF", "ivifzoo", version="2.0", torch=True)  # 2.0: computed by torch itself
+def _vif_torch(t: Triplet) -> float:
+    a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
+    va, vb = ivifzoo_vifp([a, b], f)
+    return float(va + vb)  # float32 sum, as IVIF_ZOO adds its two tensors
 
 
 def vif(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
@@ -359,7 +364,7 @@ def vif(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     float
         Typically 0.5-1.2. NaN when a source is constant (denominator 0), except under cddfuse.
     """
-    return evaluate("VIF", _vif_impl, fused, ir, vis, convention)
+    return evaluate("VIF", fused, ir, vis, convention)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -382,11 +387,18 @@ def _srgb_lightness_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(lstar * 255.0 / 100.0 + 0.5), 0.0, 255.0)
 
 
-def _viff_impl(t: Triplet, order: str = "vis_ir") -> float:
+@implements("VIFF", "tang2023", "tang2022", "cddfuse", "ivifzoo", borrowed_from="mefb",
+            notes={"source_order": VIFF_DEFAULT_ORDER})
+def _viff_grey(t: Triplet, source_order: str = VIFF_DEFAULT_ORDER) -> float:
     check_min_size(t.hw, VALID_MIN_SIZE, "VIFF (4 scales of 'valid' windows 17, 9, 5, 3)")
-    if t.convention != "vifb":
-        a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-        return _viff_grey_call(t, a, b, f, order)
+    a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
+    return _viff_grey_call(t, a, b, f, source_order)
+
+
+@implements("VIFF", "vifb", source="mefb", notes={"source_order": VIFF_DEFAULT_ORDER})
+def _viff_mefb(t: Triplet, source_order: str = VIFF_DEFAULT_ORDER) -> float:
+    check_min_size(t.hw, VALID_MIN_SIZE, "VIFF (4 scales of 'valid' windows 17, 9, 5, 3)")
+    order = source_order
     # MEFB metricsVIF wrapper.
     fc, ac, bc = t.f.channels, t.a.channels, t.b.channels
     if ac == 1 and bc == 1:
@@ -399,12 +411,11 @@ def _viff_impl(t: Triplet, order: str = "vis_ir") -> float:
         a = _srgb_lightness_uint8(t.a.data) if ac == 3 else t.a.data
         b = _srgb_lightness_uint8(t.b.data) if bc == 3 else t.b.data
         return _viff_grey_call(t, a, b, t.f.data, order, "mefb-lightness")
-    return float(np.mean([_viff_grey_call(s, s.a.data, s.b.data, s.f.data, order)
-                          for s in t.vifb_channels()]))
+    return t.channel_mean(lambda s: _viff_grey_call(s, s.a.data, s.b.data, s.f.data, order))
 
 
 def viff(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION,
-         source_order: str = "vis_ir") -> float:
+         source_order: str = VIFF_DEFAULT_ORDER) -> float:
     """Han et al.'s visual-information-fidelity fusion metric VIFF (higher is better).
 
     Han, Cai, Cao, Xu, "A new image fusion performance metric based on visual information
@@ -439,4 +450,20 @@ def viff(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION,
     """
     if source_order not in VIFF_SOURCE_ORDERS:
         raise ValueError(f"source_order must be one of {VIFF_SOURCE_ORDERS}, got {source_order!r}")
-    return evaluate("VIFF", lambda t: _viff_impl(t, source_order), fused, ir, vis, convention)
+    return evaluate("VIFF", fused, ir, vis, convention, source_order=source_order)
+
+
+register_metric(MetricInfo(
+    key="VIF", name="vif", display_name="VIF", higher_is_better=True, category="human perception",
+    units="unitless (sum over 2 sources)",
+    # 1.1: ivifzoo in PyTorch's float32 rounding; 1.2: MATLAB conventions (tang2022 too) take
+    # Octave's arithmetic wherever rounding decides a clamp or a VID term's value
+    version="1.2", reference="Sheikh & Bovik, IEEE TIP 15(2), 2006",
+    description="pixel-domain multi-scale visual information fidelity, summed over both sources",
+    column=8, fn=vif))
+register_metric(MetricInfo(
+    key="VIFF", name="viff", display_name="VIFF", higher_is_better=True,
+    category="human perception", units="unitless",
+    version="1.1",  # 1.1: rigorous rounding bounds, ill-conditioned VID terms in Octave's arithmetic
+    reference="Han, Cai, Cao, Xu, Information Fusion 14(2), 2013",
+    description="Han et al.'s visual-information-fidelity fusion metric", column=12, fn=viff))

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._evaluate import evaluate, vifb_mean
-from ._primitives import (
-    entropy,
-    hist256,
-    joint_hist256,
-    levels,
-    matlab_round,
-)
-from .conventions import DEFAULT_CONVENTION, Triplet
+from ._evaluate import evaluate
+from ._histograms import entropy, hist256, joint_hist256, levels
+from ._matlab import matlab_round
+from ._table import MetricInfo, implements, register_metric
+from ._triplet import Triplet
+from .conventions import DEFAULT_CONVENTION
 
 __all__ = ["en", "mi"]
 
@@ -20,27 +17,36 @@ _LN2 = float(np.log(2.0))
 
 def _levels(t: Triplet, which: str, what: str) -> np.ndarray:
     """Grey levels 0..255 (uint8) of the convention's grey image, cached (shared by EN and MI)."""
-    return t.memo(("levels", which), lambda: levels(t.grey(which), t.grey_is_integer(which), what))
+    return t.memo(("levels", which), lambda: t.shared(
+        "levels", (t.grey(which),), (t.grey_is_integer(which), what),
+        lambda: levels(t.grey(which), t.grey_is_integer(which), what)))
 
 
 # ------------------------------------------------------------------------------------------------
 # EN
 # ------------------------------------------------------------------------------------------------
-def _en_impl(t: Triplet) -> float:
-    conv = t.convention
-    if conv == "vifb":
-        return vifb_mean(t, _en_vifb_channel)
+@implements("EN", "tang2023", "tang2022", "cddfuse")
+def _en_levels(t: Triplet) -> float:
+    return entropy(hist256(_levels(t, "fused", "EN")), 2.0)
+
+
+@implements("EN", "ivifzoo")
+def _en_biased(t: Triplet) -> float:
+    # Metric_torch.py: -sum p log2(p + 1e-7)
     counts = hist256(_levels(t, "fused", "EN"))
-    if conv == "ivifzoo":
-        p = counts / counts.sum()
-        return float(-(p * np.log2(p + 1e-7)).sum())
-    return entropy(counts, 2.0)
+    p = counts / counts.sum()
+    return float(-(p * np.log2(p + 1e-7)).sum())
 
 
 def _en_vifb_channel(t: Triplet) -> float:
     # VIFB metricsEntropy: bin floor(F)+1 of the double values, p = count/(m*n), log2.
     q = np.floor(t.f.data).astype(np.intp)
     return entropy(hist256(q), 2.0)
+
+
+@implements("EN", "vifb")
+def _en_vifb(t: Triplet) -> float:
+    return t.channel_mean(_en_vifb_channel)
 
 
 def en(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
@@ -71,7 +77,7 @@ def en(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     -----
     Non-integer float input is rounded to 8-bit levels first (``QuantizationWarning``).
     """
-    return evaluate("EN", _en_impl, fused, ir, vis, convention)
+    return evaluate("EN", fused, ir, vis, convention)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -86,22 +92,33 @@ def _mi_from_joint(joint: np.ndarray, log) -> float:
     return mi_bits if log == "bits" else mi_bits * _LN2
 
 
-def _mi_impl(t: Triplet) -> float:
-    conv = t.convention
-    if conv == "vifb":
-        return vifb_mean(t, _mi_vifb_call)
+@implements("MI", "tang2023", "tang2022")
+def _mi_tang(t: Triplet) -> float:
+    # Tang MI_evaluation.m: marginals from the images, joint histogram of (x+1) in uint8
+    # arithmetic, so 255+1 saturates and levels 254 and 255 share a joint bin.
     qf = _levels(t, "fused", "MI")
     total = 0.0
     for src in ("ir", "vis"):
         qs = _levels(t, src, "MI")
-        if conv in ("tang2023", "tang2022"):
-            # Tang MI_evaluation.m: marginals from the images, joint histogram of (x+1) in uint8
-            # arithmetic, so 255+1 saturates and levels 254 and 255 share a joint bin.
-            hj = joint_hist256(qs, qf, top=254)
-            total += entropy(hist256(qs), 2.0) + entropy(hist256(qf), 2.0) - entropy(hj.ravel(), 2.0)
-        else:
-            total += _mi_from_joint(joint_hist256(qs, qf), "bits" if conv == "ivifzoo" else "nats")
+        hj = joint_hist256(qs, qf, top=254)
+        total += entropy(hist256(qs), 2.0) + entropy(hist256(qf), 2.0) - entropy(hj.ravel(), 2.0)
     return total
+
+
+def _mi_plain(t: Triplet, log: str) -> float:
+    """MI(IR, F) + MI(VIS, F) from plain 256 x 256 joint histograms, in ``log`` units."""
+    qf = _levels(t, "fused", "MI")
+    return sum(_mi_from_joint(joint_hist256(_levels(t, src, "MI"), qf), log) for src in ("ir", "vis"))
+
+
+@implements("MI", "ivifzoo")
+def _mi_bits(t: Triplet) -> float:
+    return _mi_plain(t, "bits")
+
+
+@implements("MI", "cddfuse", units="nats")
+def _mi_nats(t: Triplet) -> float:
+    return _mi_plain(t, "nats")
 
 
 def _minmax_bins(x: np.ndarray) -> np.ndarray:
@@ -111,6 +128,11 @@ def _minmax_bins(x: np.ndarray) -> np.ndarray:
         return np.zeros(x.shape, dtype=np.uint8)
     y = (x - lo) / (hi - lo)
     return matlab_round(y * 255.0).astype(np.uint8)
+
+
+@implements("MI", "vifb", units="nats")
+def _mi_vifb(t: Triplet) -> float:
+    return t.channel_mean(_mi_vifb_call)
 
 
 def _mi_vifb_call(t: Triplet) -> float:
@@ -148,4 +170,14 @@ def mi(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     float
         MI in bits or nats (see :func:`metrics.provenance` for the unit of a convention).
     """
-    return evaluate("MI", _mi_impl, fused, ir, vis, convention)
+    return evaluate("MI", fused, ir, vis, convention)
+
+
+register_metric(MetricInfo(
+    key="EN", name="en", display_name="EN", higher_is_better=True, category="information theory",
+    units="bits", version="1.0", reference="Roberts et al., J. Appl. Remote Sens. 2(1), 2008",
+    description="Shannon entropy of the fused grey-level histogram", column=1, fn=en))
+register_metric(MetricInfo(
+    key="MI", name="mi", display_name="MI", higher_is_better=True, category="information theory",
+    units="bits", version="1.0", reference="Qu, Zhang, Yan, Electronics Letters 38(7), 2002",
+    description="mutual information MI(IR,F) + MI(VIS,F)", column=7, fn=mi))

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._evaluate import evaluate, vifb_mean
-from ._primitives import (
-    check_min_size,
-    gradient_matlab,
-    levels,
-    padded_tile,
-    sobel_valid,
-    tiles,
-    to_uint8,
-)
-from .conventions import DEFAULT_CONVENTION, Triplet
+from ._evaluate import evaluate
+from ._filters import gradient_matlab, padded_tile, sobel_valid, tiles
+from ._histograms import levels
+from ._matlab import to_uint8
+from ._validation import check_min_size
+from ._table import MetricInfo, implements, register_metric
+from ._triplet import Triplet
+from .conventions import DEFAULT_CONVENTION
 
 __all__ = ["sf", "ag", "sd", "ei"]
 
@@ -27,18 +24,23 @@ def _sf_means(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(dv * dv) + np.mean(dh * dh)))
 
 
-def _sf_impl(t: Triplet) -> float:
+@implements("SF", "vifb")
+def _sf_vifb(t: Triplet) -> float:
     check_min_size(t.hw, 2, "SF")
-    conv = t.convention
-    if conv == "vifb":
-        f = t.f.data
-        if f.ndim == 3:  # VIFB's [m, n] = size(F) flatten quirk: one m x 3n matrix [R | G | B]
-            f = np.concatenate([f[:, :, 0], f[:, :, 1], f[:, :, 2]], axis=1)
-        dv = f[1:, :] - f[:-1, :]
-        dh = f[:, 1:] - f[:, :-1]
-        return float(np.sqrt((np.sum(dh * dh) + np.sum(dv * dv)) / f.size))
+    f = t.f.data
+    if f.ndim == 3:  # VIFB's [m, n] = size(F) flatten quirk: one m x 3n matrix [R | G | B]
+        f = np.concatenate([f[:, :, 0], f[:, :, 1], f[:, :, 2]], axis=1)
+    dv = f[1:, :] - f[:-1, :]
+    dh = f[:, 1:] - f[:, :-1]
+    return float(np.sqrt((np.sum(dh * dh) + np.sum(dv * dv)) / f.size))
+
+
+@implements("SF", "tang2023", "cddfuse", "ivifzoo")
+@implements("SF", "tang2022", units="grey levels / 255 ([0,1] scale)")
+def _sf_grey(t: Triplet) -> float:
+    check_min_size(t.hw, 2, "SF")
     g = t.grey("fused")
-    if conv == "tang2022":
+    if t.convention.unit_scale:  # im2double data
         g = g / 255.0
     return _sf_means(g)
 
@@ -67,7 +69,7 @@ def sf(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     float
         SF in grey levels (tang2022: grey levels / 255). 0 for a constant image.
     """
-    return evaluate("SF", _sf_impl, fused, ir, vis, convention)
+    return evaluate("SF", fused, ir, vis, convention)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -90,13 +92,26 @@ def _ag_core(x: np.ndarray, normaliser: str) -> float:
     return total / ((m - 1) * (n - 1) if normaliser == "(m-1)(n-1)" else m * n)
 
 
-def _ag_impl(t: Triplet) -> float:
+@implements("AG", "vifb")
+def _ag_vifb(t: Triplet) -> float:
     check_min_size(t.hw, 2, "AG")
-    conv = t.convention
-    if conv == "vifb":
-        return vifb_mean(t, lambda s: _ag_core(s.f.data, "(m-1)(n-1)"))
-    norm = "(m-1)(n-1)" if conv in ("tang2023", "tang2022") else "mn"
-    return _ag_core(t.grey("fused"), norm)
+    return t.channel_mean(lambda s: _ag_core(s.f.data, "(m-1)(n-1)"))
+
+
+def _ag_grey(t: Triplet, normaliser: str) -> float:
+    check_min_size(t.hw, 2, "AG")
+    x = t.grey("fused")
+    return t.shared("ag", (x,), (normaliser,), lambda: _ag_core(x, normaliser))
+
+
+@implements("AG", "tang2023", "tang2022")
+def _ag_matlab(t: Triplet) -> float:
+    return _ag_grey(t, "(m-1)(n-1)")
+
+
+@implements("AG", "cddfuse", "ivifzoo")
+def _ag_python(t: Triplet) -> float:
+    return _ag_grey(t, "mn")
 
 
 def ag(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
@@ -121,7 +136,7 @@ def ag(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     float
         AG in grey levels per pixel. 0 for a constant image.
     """
-    return evaluate("AG", _ag_impl, fused, ir, vis, convention)
+    return evaluate("AG", fused, ir, vis, convention)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -136,12 +151,17 @@ def _sd_uint8(q: np.ndarray) -> float:
     return float(np.sqrt(d2.sum() / x.size))
 
 
-def _sd_impl(t: Triplet) -> float:
-    conv = t.convention
-    if conv == "vifb":
-        return vifb_mean(t, lambda s: float(np.std(s.f.data)))
-    if conv == "tang2022":
-        return _sd_uint8(levels(t.grey("fused"), t.grey_is_integer("fused"), "SD (tang2022)"))
+@implements("SD", "vifb")
+def _sd_vifb(t: Triplet) -> float:
+    return t.channel_mean(lambda s: float(np.std(s.f.data)))
+
+
+@implements("SD", "tang2023", "cddfuse", "ivifzoo")
+@implements("SD", "tang2022", units="grey levels, uint8-saturated (<= 15.97)")
+def _sd_grey(t: Triplet) -> float:
+    if t.convention.uint8_saturation:
+        return _sd_uint8(levels(t.grey("fused"), t.grey_is_integer("fused"),
+                                f"SD ({t.convention.name})"))
     return float(np.std(t.grey("fused")))
 
 
@@ -169,7 +189,7 @@ def sd(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     float
         SD in grey levels. 0 for a constant image.
     """
-    return evaluate("SD", _sd_impl, fused, ir, vis, convention)
+    return evaluate("SD", fused, ir, vis, convention)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -188,11 +208,25 @@ def _ei_core(x: np.ndarray, border: str) -> float:
     return total / (m * n)
 
 
-def _ei_impl(t: Triplet) -> float:
-    conv = t.convention
-    if conv == "vifb":  # imfilter on the whole array, mean over all elements = channel mean
-        return vifb_mean(t, lambda s: _ei_core(s.f.data, "edge"))
-    return _ei_core(t.grey("fused"), "zero" if conv == "ivifzoo" else "edge")
+@implements("EI", "vifb")
+def _ei_vifb(t: Triplet) -> float:
+    # imfilter on the whole array, mean over all elements = channel mean
+    return t.channel_mean(lambda s: _ei_core(s.f.data, "edge"))
+
+
+def _ei_grey(t: Triplet, border: str) -> float:
+    x = t.grey("fused")
+    return t.shared("ei", (x,), (border,), lambda: _ei_core(x, border))
+
+
+@implements("EI", "tang2023", "tang2022", "cddfuse", borrowed_from="vifb")
+def _ei_replicate(t: Triplet) -> float:
+    return _ei_grey(t, "edge")
+
+
+@implements("EI", "ivifzoo")
+def _ei_zero(t: Triplet) -> float:
+    return _ei_grey(t, "zero")
 
 
 def ei(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
@@ -220,4 +254,25 @@ def ei(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
     float
         EI in grey levels (typically 40-90). 0 for a constant image (``vifb`` rule).
     """
-    return evaluate("EI", _ei_impl, fused, ir, vis, convention)
+    return evaluate("EI", fused, ir, vis, convention)
+
+
+register_metric(MetricInfo(
+    key="SF", name="sf", display_name="SF", higher_is_better=True, category="image feature",
+    units="grey levels", version="1.0",
+    reference="Eskicioglu & Fisher, IEEE Trans. Commun. 43(12), 1995",
+    description="spatial frequency: RMS of horizontal and vertical first differences", column=2,
+    fn=sf))
+register_metric(MetricInfo(
+    key="AG", name="ag", display_name="AG", higher_is_better=True, category="image feature",
+    units="grey levels", version="1.0", reference="Cui et al., Optics Communications 341, 2015",
+    description="average gradient magnitude", column=3, fn=ag))
+register_metric(MetricInfo(
+    key="SD", name="sd", display_name="SD", higher_is_better=True, category="image feature",
+    units="grey levels", version="1.0", reference="population standard deviation (Rao 1997 as cited)",
+    description="standard deviation of the fused image (contrast)", column=4, fn=sd))
+register_metric(MetricInfo(
+    key="EI", name="ei", display_name="EI", higher_is_better=True, category="image feature",
+    units="grey levels", version="1.0",
+    reference="Rajalingam & Priya, IJESI 2018; VIFB (Zhang et al., CVPRW 2020)",
+    description="edge intensity: mean Sobel gradient magnitude", column=11, fn=ei))

@@ -1,7 +1,7 @@
 """MS-SSIM: Ma et al.'s MEF-MS-SSIM and the IVIF_ZOO sum of two Wang MS-SSIMs (the latter run by
 torch, ``_torch_f32.py``).
 
-The two definitions are incompatible (spec ``metrics.md`` 4.10): MEF-MS-SSIM compares the fused
+The two definitions are incompatible (``docs/metrics.md``, "Known traps"): MEF-MS-SSIM compares the fused
 image with a structure built from both sources and is <= 1; the IVIF_ZOO value is the sum of two
 pytorch-msssim scores and is <= 2. A published MS-SSIM above 1 can only be the latter.
 """
@@ -10,16 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._evaluate import evaluate
-from ._primitives import (
-    EPS,
-    check_min_size,
-    correlate_valid_t,
-    gaussian_factor,
-    mean2x2_symmetric_decimate,
-    tiles,
-)
+from ._filters import correlate_valid_t, gaussian_factor, mean2x2_symmetric_decimate, tiles
+from ._matlab import EPS
+from ._validation import check_min_size
 from ._torch_f32 import wang_ms_ssim
-from .conventions import DEFAULT_CONVENTION, Triplet
+from ._table import MetricInfo, implements, register_metric
+from ._triplet import Triplet
+from .conventions import DEFAULT_CONVENTION
 
 __all__ = ["ms_ssim", "mef_ssim", "mef_ms_ssim", "wang_ms_ssim"]
 
@@ -103,7 +100,7 @@ def _mef_q_sum(box: np.ndarray, gm: np.ndarray) -> float:
 def mef_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     """Single-scale MEF-SSIM Q of the fused image ``y`` for the source sequence (``x1``, ``x2``).
 
-    Vectorised form of Ma et al.'s per-patch algorithm (spec 4.10 steps 1-7). For every 11 x 11
+    Vectorised form of Ma et al.'s per-patch algorithm (steps 1-7 of their ``mef_ssim.m``). For every 11 x 11
     patch: signal strengths c_k = ||x_k - mu_k|| + 0.001, structure consistency R, exponent
     p = min(tan(pi R / 2), 10), weights w_k = (c_k/11)^p + eps (normalised), desired structure
     s = sum_k w_k (x_k - mu_k) / c_k rescaled to norm max_k c_k; then the Gaussian-weighted
@@ -148,17 +145,25 @@ def mef_ms_ssim(x1: np.ndarray, x2: np.ndarray, y: np.ndarray) -> float:
     return float(np.prod(qs ** MEF_WEIGHTS))
 
 
-def _ms_ssim_impl(t: Triplet) -> float:
+@implements("MS-SSIM", "tang2023", "tang2022")
+@implements("MS-SSIM", "vifb", source="mefb")
+@implements("MS-SSIM", "cddfuse", borrowed_from="tang2023")
+def _ms_ssim_mef(t: Triplet) -> float:
     a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-    if t.convention == "ivifzoo":
-        check_min_size(f.shape, WANG_MIN_SIZE, "MS-SSIM (ivifzoo: 5 levels, smaller side > 160)")
-        # Data-range quirk: to_tensor leaves float arrays unscaled, the code multiplies by 255 and
-        # passes data_range=255 (on 0-255 data that is data_range = 1). Run literally in float32
-        # torch, since the value is float32 rounding noise of the 0-65025 tensors in flat regions.
-        a255, b255, f255 = (z.astype(np.float32) * np.float32(255.0) for z in (a, b, f))
-        va, vb = wang_ms_ssim([a255, b255], f255, 255.0)
-        return float(va + vb)  # float32 sum, as IVIF_ZOO adds its two tensors
-    return mef_ms_ssim(a, b, f)
+    return t.shared("mef_ms_ssim", (a, b, f), (), lambda: mef_ms_ssim(a, b, f))
+
+
+@implements("MS-SSIM", "ivifzoo", units="unitless (sum of two Wang MS-SSIMs, <= 2)",
+            version="2.0", torch=True)  # 2.0: computed by torch itself
+def _ms_ssim_wang(t: Triplet) -> float:
+    a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
+    check_min_size(f.shape, WANG_MIN_SIZE, "MS-SSIM (ivifzoo: 5 levels, smaller side > 160)")
+    # Data-range quirk: to_tensor leaves float arrays unscaled, the code multiplies by 255 and
+    # passes data_range=255 (on 0-255 data that is data_range = 1). Run literally in float32
+    # torch, since the value is float32 rounding noise of the 0-65025 tensors in flat regions.
+    a255, b255, f255 = (z.astype(np.float32) * np.float32(255.0) for z in (a, b, f))
+    va, vb = wang_ms_ssim([a255, b255], f255, 255.0)
+    return float(va + vb)  # float32 sum, as IVIF_ZOO adds its two tensors
 
 
 def ms_ssim(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
@@ -195,4 +200,14 @@ def ms_ssim(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
         MEF-MS-SSIM in (0, 1] (typically 0.85-0.93 on TNO) or the ivifzoo sum (0.8-1.05).
         NaN if a MEF level score is negative (MATLAB would produce a complex number).
     """
-    return evaluate("MS-SSIM", _ms_ssim_impl, fused, ir, vis, convention)
+    return evaluate("MS-SSIM", fused, ir, vis, convention)
+
+
+register_metric(MetricInfo(
+    key="MS-SSIM", name="ms_ssim", display_name="MS-SSIM", higher_is_better=True,
+    category="structural similarity", units="unitless (MEF-MS-SSIM, <= 1)",
+    version="1.1",  # 1.1: ivifzoo in PyTorch's float32 rounding (numpy emulation)
+    reference="Ma, Zeng, Wang, IEEE TIP 24(11), 2015 (MEF-MS-SSIM); Wang, Simoncelli, Bovik, "
+              "Asilomar 2003 (ivifzoo)",
+    description="multi-scale structural similarity to the sources", column=10, fn=ms_ssim,
+    aliases=("MS_SSIM", "MSSSIM")))

@@ -6,7 +6,7 @@ import pytest
 
 import metrics
 from benchmark.datasets import Pair, get_dataset
-from benchmark.evaluation import NAN_ERROR, evaluate_pair
+from benchmark.evaluation import NAN_ERROR, evaluate_conventions, evaluate_pair
 from benchmark.io import write_png
 from benchmark.pairs import compute_metrics as _compute_metrics
 
@@ -64,3 +64,25 @@ def test_convention_must_be_one_name():
     fused, ir, vis, keys, _ = CASES["grey pair, other convention, subset"]()
     with pytest.raises(ValueError, match="convention must be one convention name"):
         evaluate_pair(fused, ir, vis, keys, ["tang2023"])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_evaluate_conventions_equals_evaluate_pair_per_convention(case):
+    """One pass for every convention gives exactly the records of one call per convention: values
+    bit for bit, errors isolated per convention and metric, warnings per convention."""
+    fused, ir, vis, keys, _ = CASES[case]()
+    convs = list(metrics.CONVENTIONS)
+    got = evaluate_conventions(fused, ir, vis, keys, convs)
+    assert list(got) == convs
+    for c in convs:
+        assert got[c] == evaluate_pair(fused, ir, vis, keys, c), c
+
+
+def test_evaluate_conventions_isolates_errors_per_convention():
+    fused, ir, vis = (_random((100, 120), s) for s in (7, 8, 9))  # ivifzoo MS-SSIM needs > 160
+    out = evaluate_conventions(fused, ir, vis, ["EN", "MS-SSIM"], ["tang2023", "ivifzoo"])
+    assert out["tang2023"]["MS-SSIM"]["error"] is None
+    assert "at least 161" in out["ivifzoo"]["MS-SSIM"]["error"]
+    assert out["ivifzoo"]["EN"]["error"] is None and out["ivifzoo"]["EN"]["value"] > 7.9
+    refused = evaluate_conventions(fused[:50], ir, vis, ["EN"], ["tang2023", "vifb"])
+    assert all("image sizes differ" in refused[c]["EN"]["error"] for c in ("tang2023", "vifb"))

@@ -1,6 +1,7 @@
 """Public API contract: registry, conventions, provenance, describe, compute, compute_batch."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -24,7 +25,7 @@ def test_registry_keys_order_and_metadata():
         assert info.fn is getattr(metrics, info.name)
         assert info.name == key.lower().replace("-", "_")
         assert info.version and info.reference and info.category and info.units
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'version'"):
         metrics.METRICS["EN"].version = "2"  # frozen
     with pytest.raises(TypeError):
         metrics.METRICS["NEW"] = None  # read-only mapping

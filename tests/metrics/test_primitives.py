@@ -9,7 +9,9 @@ import pytest
 from scipy import ndimage, signal
 
 from metric_helpers import read_fixture_image
-from metrics import _primitives as P
+from metrics import _filters as W
+from metrics import _histograms as H
+from metrics import _matlab as M
 from metrics.edge_preservation import qabf_core
 from metrics.ssim import MEF_C, mef_ssim
 
@@ -18,19 +20,19 @@ RNG = np.random.default_rng(7)
 
 def test_matlab_round_is_half_away_from_zero():
     x = np.array([-2.5, -1.5, -0.5, -0.49999999999999994, 0.5, 1.5, 2.5, 0.49999999999999994])
-    assert P.matlab_round(x).tolist() == [-3, -2, -1, -0, 1, 2, 3, 0]
+    assert M.matlab_round(x).tolist() == [-3, -2, -1, -0, 1, 2, 3, 0]
     assert np.round(2.5) == 2.0  # numpy is half-to-even, hence the helper
-    assert P.to_uint8(np.array([-3.2, 255.5, 127.5])).tolist() == [0, 255, 128]
+    assert M.to_uint8(np.array([-3.2, 255.5, 127.5])).tolist() == [0, 255, 128]
 
 
 def test_matlab_rgb2gray_weights_are_the_inverse_yiq_row():
     row = np.linalg.inv([[1, 0.956, 0.621], [1, -0.272, -0.647], [1, -1.106, 1.703]])[0]
-    assert np.allclose(P.MATLAB_GREY_WEIGHTS, row, rtol=0, atol=3e-16)
-    assert np.allclose(P.MATLAB_GREY_WEIGHTS, [0.298936021293775, 0.587043074451121,
+    assert np.allclose(M.MATLAB_GREY_WEIGHTS, row, rtol=0, atol=3e-16)
+    assert np.allclose(M.MATLAB_GREY_WEIGHTS, [0.298936021293775, 0.587043074451121,
                                                0.114020904255103], rtol=0, atol=1e-15)
     rgb = RNG.integers(0, 256, (40, 50, 3)).astype(np.float64)
-    g = P.rgb2gray_matlab(rgb)
-    exact = rgb @ np.array(P.MATLAB_GREY_WEIGHTS)
+    g = M.rgb2gray_matlab(rgb)
+    exact = rgb @ np.array(M.MATLAB_GREY_WEIGHTS)
     assert np.array_equal(g, np.floor(exact + 0.5))  # no value lies within 4.6e-6 of a tie
 
 
@@ -38,21 +40,21 @@ def test_opencv_float_grey_is_bit_exact():
     cv2 = pytest.importorskip("cv2")
     rgb = RNG.integers(0, 256, (512, 1024, 3)).astype(np.float32)  # pixel count multiple of 16
     ref = cv2.cvtColor(np.ascontiguousarray(rgb[:, :, ::-1]), cv2.COLOR_BGR2GRAY)
-    assert np.array_equal(P.rgb2gray_opencv_f32(rgb), ref)
+    assert np.array_equal(M.rgb2gray_opencv_f32(rgb), ref)
 
 
 def test_pil_grey_is_bit_exact():
     Image = pytest.importorskip("PIL.Image")
     rgb = RNG.integers(0, 256, (300, 400, 3)).astype(np.uint8)
     ref = np.asarray(Image.fromarray(rgb, "RGB").convert("L"))
-    assert np.array_equal(P.rgb2gray_pil(rgb.astype(np.float64)), ref)
+    assert np.array_equal(M.rgb2gray_pil(rgb.astype(np.float64)), ref)
 
 
 def test_cddfuse_grey_same_for_pil_and_opencv_reads(fixture_place):
     """CDDFuse read every file with cv2 (3 channels, BGR); the harness passes PIL arrays (1 or 3
     channels). The convention's grey image must not depend on which reader was used."""
     cv2 = pytest.importorskip("cv2")
-    from metrics.conventions import Triplet
+    from metrics._triplet import Triplet
     _, folder = fixture_place
     for path in sorted(folder.glob("*.*g")):
         pil = read_fixture_image(folder, path.name)
@@ -64,7 +66,7 @@ def test_cddfuse_grey_same_for_pil_and_opencv_reads(fixture_place):
 
 def test_ivifzoo_grey_matches_pil_convert_l(fixture_place):
     Image = pytest.importorskip("PIL.Image")
-    from metrics.conventions import Triplet
+    from metrics._triplet import Triplet
     _, folder = fixture_place
     for path in sorted(folder.glob("*.*g")):
         ref = np.asarray(Image.open(path).convert("L"))
@@ -77,13 +79,13 @@ def test_fspecial_gaussian_and_its_separable_factor():
         r = np.arange(n) - (n - 1) / 2
         h = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * sigma ** 2))
         h /= h.sum()
-        assert np.allclose(P.fspecial_gaussian(n, sigma), h, rtol=1e-14, atol=0)
-        g = P.gaussian_factor(n, sigma)
+        assert np.allclose(W.fspecial_gaussian(n, sigma), h, rtol=1e-14, atol=0)
+        g = W.gaussian_factor(n, sigma)
         assert np.allclose(np.outer(g, g), h, rtol=1e-14, atol=1e-18)
-    t = P.fspecial_gaussian(9, 0.3)  # tiny sigma: MATLAB zeroes entries below eps*max
+    t = W.fspecial_gaussian(9, 0.3)  # tiny sigma: MATLAB zeroes entries below eps*max
     assert t[0, 0] == 0.0 and t.sum() == pytest.approx(1.0) and t[4, 4] > 0.98
     with pytest.raises(RuntimeError):
-        P.gaussian_factor(9, 0.3)
+        W.gaussian_factor(9, 0.3)
 
 
 @pytest.mark.parametrize("shape", [(41, 57), (17, 17), (64, 23), (100, 130)])
@@ -95,22 +97,22 @@ def test_valid_and_same_correlation_match_scipy(shape, n):
     g = RNG.random(n)
     ref = signal.correlate2d(x, np.outer(g, g), "valid")
     for step in (1, 2):
-        assert np.allclose(P.correlate_valid(x, g, step), ref[::step, ::step], rtol=1e-13, atol=1e-10)
-    assert np.allclose(P.correlate_valid_t(np.stack([x, 2 * x]), g)[1].T, 2 * ref, rtol=1e-13,
+        assert np.allclose(W.correlate_valid(x, g, step), ref[::step, ::step], rtol=1e-13, atol=1e-10)
+    assert np.allclose(W.correlate_valid_t(np.stack([x, 2 * x]), g)[1].T, 2 * ref, rtol=1e-13,
                        atol=1e-10)
 
 
 def test_box_sums_are_exact_on_integers():
     x = RNG.integers(0, 256, (60, 70)).astype(np.float64) ** 2
     ref = signal.correlate2d(x.astype(np.int64), np.ones((11, 11), dtype=np.int64), "valid")
-    assert np.array_equal(P.correlate_valid(x, np.ones(11)), ref.astype(np.float64))
+    assert np.array_equal(W.correlate_valid(x, np.ones(11)), ref.astype(np.float64))
 
 
 def test_conv2_matches_scipy_and_uses_matlab_accumulation_order():
     x = RNG.integers(0, 256, (30, 40)).astype(np.float64)
-    for h in (P.SOBEL_X, P.SOBEL_Y):
-        assert np.array_equal(P.conv2_same_matlab(x, h), signal.convolve2d(x, h, "same"))
-        fast = P.sobel_valid(np.pad(x, 1))[0 if h is P.SOBEL_X else 1]
+    for h in (W.SOBEL_X, W.SOBEL_Y):
+        assert np.array_equal(W.conv2_same_matlab(x, h), signal.convolve2d(x, h, "same"))
+        fast = W.sobel_valid(np.pad(x, 1))[0 if h is W.SOBEL_X else 1]
         assert np.array_equal(fast, signal.convolve2d(x, h, "same"))
     # Non-integer data: accumulate h[r, c] * shifted(x) over the kernel in column-major order.
     y = RNG.random((12, 13)) / 3.0
@@ -124,15 +126,15 @@ def test_conv2_matches_scipy_and_uses_matlab_accumulation_order():
                 for r in range(3):
                     acc = acc + h[r, c] * pp[i + 2 - r, j + 2 - c]
             ref[i, j] = acc
-    assert np.array_equal(P.conv2_same_matlab(y, h), ref)
-    assert np.array_equal(np.stack(P.sobel_valid(np.pad(y, 1), exact_order=True)),
-                          np.stack([P.conv2_same_matlab(y, P.SOBEL_X),
-                                    P.conv2_same_matlab(y, P.SOBEL_Y)]))
+    assert np.array_equal(W.conv2_same_matlab(y, h), ref)
+    assert np.array_equal(np.stack(W.sobel_valid(np.pad(y, 1), exact_order=True)),
+                          np.stack([W.conv2_same_matlab(y, W.SOBEL_X),
+                                    W.conv2_same_matlab(y, W.SOBEL_Y)]))
 
 
 def test_edge_sobel_is_imfilter_replicate_up_to_sign():
     x = RNG.random((25, 31)) * 255
-    sx, sy = P.sobel_valid(np.pad(x, 1, mode="edge"))
+    sx, sy = W.sobel_valid(np.pad(x, 1, mode="edge"))
     h = np.array([[1.0, 2, 1], [0, 0, 0], [-1, -2, -1]])
     gy = ndimage.correlate(x, h, mode="nearest")
     gx = ndimage.correlate(x, h.T, mode="nearest")
@@ -142,7 +144,7 @@ def test_edge_sobel_is_imfilter_replicate_up_to_sign():
 
 def test_gradient_is_matlab_gradient():
     x = RNG.random((6, 7))
-    gx, gy = P.gradient_matlab(x)
+    gx, gy = W.gradient_matlab(x)
     assert np.allclose(gx[:, 1:-1], (x[:, 2:] - x[:, :-2]) / 2)
     assert np.allclose(gx[:, 0], x[:, 1] - x[:, 0]) and np.allclose(gx[:, -1], x[:, -1] - x[:, -2])
     assert np.allclose(gy[1:-1], (x[2:] - x[:-2]) / 2)
@@ -152,23 +154,23 @@ def test_gradient_is_matlab_gradient():
 def test_matlab_two_by_two_downsampling(shape):
     x = RNG.integers(0, 256, shape).astype(np.float64)
     ref = ndimage.correlate(x, np.ones((2, 2)) / 4, mode="reflect", origin=-1)[::2, ::2]
-    assert np.array_equal(P.mean2x2_symmetric_decimate(x), ref)
+    assert np.array_equal(W.mean2x2_symmetric_decimate(x), ref)
 
 
 def test_histograms_and_entropy():
     q = RNG.integers(0, 256, (50, 60))
-    h = P.hist256(q)
+    h = H.hist256(q)
     assert h.sum() == q.size and np.array_equal(h, np.histogram(q, bins=256, range=(0, 256))[0])
-    j = P.joint_hist256(q, 255 - q)
+    j = H.joint_hist256(q, 255 - q)
     assert j.sum() == q.size and np.array_equal(j.sum(axis=1), h)
-    assert P.entropy(np.array([5, 0, 5])) == pytest.approx(1.0)
-    assert P.entropy(np.array([5, 0, 5]), np.e) == pytest.approx(np.log(2))
+    assert H.entropy(np.array([5, 0, 5])) == pytest.approx(1.0)
+    assert H.entropy(np.array([5, 0, 5]), np.e) == pytest.approx(np.log(2))
 
 
 def _mef_ssim_loop(x1, x2, y):
     """Ma et al.'s MEF-SSIM, patch by patch (slow reference for the vectorised version)."""
     n, eps = 11, np.finfo(float).eps
-    g = P.fspecial_gaussian(n, 1.5).ravel()
+    g = W.fspecial_gaussian(n, 1.5).ravel()
     q = []
     for i in range(y.shape[0] - n + 1):
         for j in range(y.shape[1] - n + 1):

@@ -1,4 +1,4 @@
-"""Invariants every metric must satisfy (spec metrics.md 7.2); no ../shared needed."""
+"""Invariants every metric must satisfy (``docs/metrics.md``); no ../shared needed."""
 from __future__ import annotations
 
 import math

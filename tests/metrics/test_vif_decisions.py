@@ -24,7 +24,8 @@ import metrics
 import vif_adversarial as va
 from metrics import _vif_decisions as D
 from metrics._octave import filter2_octave_at, filter2_octave_const, fma64, fspecial_gaussian_octave
-from metrics._primitives import correlate_valid, gaussian_factor, rgb2gray_matlab, to_uint8, tiles
+from metrics._filters import correlate_valid, gaussian_factor, tiles
+from metrics._matlab import rgb2gray_matlab, to_uint8
 from metrics.fidelity import _vif_maps, vifp_pass
 
 DATA = Path(__file__).parent / "data" / "vif_octave_reference.json"

@@ -55,7 +55,7 @@ def roadscene():
     sys.path.insert(0, str(HERE.parents[2]))
     from PIL import Image
 
-    from metrics._primitives import rgb2gray_matlab, to_uint8
+    from metrics._matlab import rgb2gray_matlab, to_uint8
     for pair in ROADSCENE_PAIRS:
         ir = np.asarray(Image.open(ROADSCENE / "cropinfrared" / pair)).astype(np.float64)
         vis = np.asarray(Image.open(ROADSCENE / "crop_LR_visible" / pair)).astype(np.float64)
