@@ -90,11 +90,16 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
     if isinstance(exc, KeyboardInterrupt):
         return ExitCode.INTERRUPTED, "interrupted: finished pairs are saved; rerun the same command to resume"
     if isinstance(exc, (InputError, UnknownNameError)):
-        return ExitCode.USAGE, f"error: {exc}"
+        return ExitCode.USAGE, f"error: {one_line(str(exc))}"
     if isinstance(exc, OSError):
-        return ExitCode.ENVIRONMENT, f"error: {describe_os_error(exc)}"
+        return ExitCode.ENVIRONMENT, f"error: {one_line(describe_os_error(exc))}"
     return None
 
 
+def one_line(text: str) -> str:
+    """A message on one line (a library's multi-line text joined with " | ")."""
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 __all__ = ["ExitCode", "EXIT_CODE_LINES", "exit_code_help", "InputError", "ConfigError", "UsageError",
-           "describe_os_error", "classify"]
+           "describe_os_error", "classify", "one_line"]

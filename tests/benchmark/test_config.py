@@ -59,7 +59,7 @@ def test_validate_checks_names_ranges_and_files(tmp_path):
         RunConfig(fusers="mean", device="gpu").validate()
     with pytest.raises(ConfigError, match="no such file or folder"):
         RunConfig(fusers="mean", checkpoints={"mean": str(tmp_path / "nope.pt")}).validate()
-    with pytest.raises(ConfigError, match="'max' is not among the fusers"):
+    with pytest.raises(ConfigError, match="fuser_args: unknown fuser of this run 'max'"):
         RunConfig(fusers="mean", fuser_args={"max": {"a": 1}}).validate()
     cfg = RunConfig(fusers="mean")
     cfg.datasets = "synthetic"              # set after construction: validate() coerces again
