@@ -98,7 +98,8 @@ def metric_info_for(summary: dict[str, Any], convention: str) -> dict[str, dict[
 def _empty_merge() -> dict[str, Any]:
     return {"datasets": {}, "fusers": {}, "rows": {}, "row_run": {}, "latency": {}, "metric_info": {},
             "metric_order": {}, "run_metric_info": {}, "failures": [], "missing": [], "unmatched": [],
-            "efficiency": [], "plots": {}, "runs": [], "block_fusers": {}, "block_metrics": {}, "pair_status": {}}
+            "efficiency": [], "plots": {}, "runs": [], "block_fusers": {}, "block_metrics": {}, "pair_status": {},
+            "warnings": {}}
 
 
 def merge_summaries(summaries: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -146,6 +147,8 @@ def merge_summaries(summaries: Iterable[dict[str, Any]]) -> dict[str, Any]:
                     fusers = merged["block_fusers"].setdefault((r["dataset"], conv), [])
                     if r["fuser"] not in fusers:
                         fusers.append(r["fuser"])
+        for w in s.get("warnings", []):
+            merged["warnings"][(w["dataset"], w.get("kind"))] = w
         merged["unmatched"].extend({**r, "convention": c} for r in s.get("unmatched", []) for c in convs)
         merged["efficiency"].extend(s.get("efficiency", []))
         for ds, plots in (s.get("plots") or {}).items():
@@ -248,6 +251,8 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
     lines = [f"## {meta['title']} — `{conv}`", "", caption, "",
              tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]
     lines += _version_note(merged, ds, conv, keys)
+    for (d, _kind), w in merged["warnings"].items():
+        lines += [f"**Warning**: {w['message']}", ""] if d == ds else []
     fails = [r for r in merged["failures"] if r["dataset"] == ds and r["convention"] == conv]
     missing = [r for r in merged["missing"] if r["dataset"] == ds and r["convention"] == conv]
     if fails:

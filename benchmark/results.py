@@ -176,7 +176,7 @@ def write_run_results(outcome) -> dict[str, Path]:
         "missing": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
                     for o in outcome.missing],
         "unmatched": [{"dataset": d, "fuser": f, "files": files} for (d, f), files in outcome.unmatched.items()],
-        "efficiency": outcome.efficiency, "plots": outcome.plots,
+        "efficiency": outcome.efficiency, "plots": outcome.plots, "warnings": outcome.warnings,
         "device": cfg.device, "hardware": provenance["hardware"], "git": provenance["git"],
     }
     atomic_write_json(paths["summary_json"], _clean(doc))

@@ -22,6 +22,7 @@ from .hardware import hardware_info
 from .io import ImageReadError, write_png
 from .outcomes import PairOutcome, RunOutcome
 from .pairs import CACHE_FORMAT, PairCache, compute_metrics, fuse_pair, metric_slot, record_key, safe_name
+from .warnings_ir import check_ir_colour
 
 
 def _dataset_meta(spec: DatasetSpec, n_found: int, n_used: int, limit: int | None) -> dict[str, Any]:
@@ -94,6 +95,7 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
         for p in listing.unpaired_ir + listing.unpaired_vis:
             log(f"[{spec.key}] unpaired file ignored: {p}")
         outcome.datasets[spec.key] = _dataset_meta(spec, len(listing.pairs), len(pairs), config.limit)
+        outcome.warnings += check_ir_colour(spec.key, pairs, log)
         hashes = {p.name: p.source_hash() for p in pairs}
         for entry in entries:
             hw = hardware.get(entry.fuser.device) if entry.fuser is not None else None
