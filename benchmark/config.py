@@ -151,6 +151,32 @@ def _check_checkpoints(checkpoints: dict[str, str]) -> None:
                 raise ConfigError(f"checkpoints: {name!r}: {exc}") from None
 
 
+def check_output_path(path: str | Path, *, folder: bool) -> None:
+    """Before any work: ``path`` (a folder to create or fill, or a file to write) can be written.
+
+    Raises the OSError the write would raise later (ENOTDIR when a part of the path is a file, EISDIR
+    for a file path that is a folder, EROFS/EACCES for a read-only or unwritable location), naming
+    the path; the CLI maps it to one ``error:`` line and exit code 3.
+    """
+    import errno
+
+    p = Path(path).expanduser().absolute()
+    existing = p
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == p and folder and not p.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(p))
+    if existing == p and not folder and p.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(p))
+    if existing != p and not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
+    where = existing if existing.is_dir() else existing.parent
+    if hasattr(os, "statvfs") and os.statvfs(where).f_flag & os.ST_RDONLY:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(where))
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(where))
+
+
 def _check_targets(cfg: Any) -> None:
     """``fuser_args`` / ``checkpoints`` keys name fusers of this config (did you mean, when not)."""
     from ivif_toolbox import UnknownNameError
@@ -233,6 +259,9 @@ class RunConfig(ConfigBase):
         _check_device(self.device)
         _check_targets(self)
         _check_checkpoints(self.checkpoints)
+        check_output_path(self.out, folder=True)
+        if self.leaderboard:
+            check_output_path(self.leaderboard, folder=False)
         return self
 
     def kwargs_for(self, token: str) -> dict[str, Any]:
@@ -307,6 +336,8 @@ class ReportConfig(ConfigBase):
 
     def validate(self) -> "ReportConfig":
         self.coerce()
+        if not self.check:
+            check_output_path(self.leaderboard, folder=False)
         return self
 
 

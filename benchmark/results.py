@@ -190,6 +190,9 @@ def load_summary(run_dir: str | Path) -> dict[str, Any]:
     from .errors import ConfigError
 
     path = Path(run_dir) / "summary.json"
+    if not Path(run_dir).is_dir():
+        raise ConfigError(f"runs: {run_dir}: no such folder (give finished run folders, e.g. results/run-…, or "
+                          f"--out RESULTS to use every run under it)")
     if not path.is_file():
         raise ConfigError(f"runs: {path}: no summary.json (is {run_dir} a finished run directory?)")
     try:

@@ -82,7 +82,7 @@ def test_files_parse_like_the_command_line(tmp_path):
 def test_bad_config_files_are_config_errors(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('datasets = ["synthetic"\n')
-    with pytest.raises(ConfigError, match=r"config file .*bad.toml: cannot parse it \(TOMLDecodeError"):
+    with pytest.raises(ConfigError, match=r"config file .*bad.toml:1: cannot parse it \(TOMLDecodeError"):
         RunConfig.from_file(bad)
     typo = tmp_path / "typo.yaml"
     typo.write_text("fuser: [mean]\n")
