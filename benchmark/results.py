@@ -77,13 +77,15 @@ def summary_frame(per_image: pd.DataFrame, outcome) -> pd.DataFrame:
         per = status.setdefault((o.dataset, o.fuser), {"ok": 0, "failed": 0, "missing": 0})
         per[o.status] = per.get(o.status, 0) + 1
     groups = {key: g for key, g in per_image.groupby(["dataset", "fuser", "metric", "convention"], sort=False)}
-    conventions = list(dict.fromkeys(per_image["convention"])) or [outcome.config.convention]
+    cfg = outcome.config
+    conventions = list(dict.fromkeys([*(getattr(cfg, "conventions", None) or [cfg.convention]),
+                                      *per_image["convention"]]))
     rows = []
     for ds in outcome.datasets:
         for fu in list(outcome.fusers) + sorted({f for d, f in status if d == ds} - set(outcome.fusers)):
             per = status.get((ds, fu), {"ok": 0, "failed": 0, "missing": 0})
             for conv in conventions:
-                for m in outcome.config.metrics:
+                for m in cfg.metrics:
                     g = groups.get((ds, fu, m, conv))
                     vals = g["value"].dropna().astype(float) if g is not None else pd.Series([], dtype=float)
                     n = int(vals.size)
