@@ -22,16 +22,10 @@ from ivif_toolbox import atomic_write_text, direction_arrow
 
 from .hardware import hardware_summary
 from .results import load_summary
-from .sensitivity import render_sensitivity
+from .sensitivity import mean_cell, render_sensitivity
 
 MEASURED_BEGIN = "<!-- measured:begin (machine-dependent; excluded from the CI staleness check) -->"
 MEASURED_END = "<!-- measured:end -->"
-
-
-def _fmt(x: float | None, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x:.{digits}f}"
 
 
 def rank_marks(values: dict[str, float | None], higher_is_better: bool) -> dict[str, str]:
@@ -185,13 +179,7 @@ def _cell(row: dict[str, Any] | None, n_pairs: int, all_failed: bool) -> tuple[f
     ranked; one over fewer pairs shows ``n/N`` and is not; a fuser that failed everywhere shows it."""
     if all_failed:
         return None, f"failed {n_pairs}/{n_pairs}"
-    mean = None if row is None else row.get("mean")
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return None, "—"
-    n = int(row.get("count", n_pairs))
-    if n < n_pairs:
-        return None, f"{_fmt(mean)} ({n}/{n_pairs})"
-    return mean, _fmt(mean)
+    return mean_cell(row, n_pairs)
 
 
 def _undefined_counts(merged: dict[str, Any], ds: str, conv: str, fusers: list[str], keys: list[str],

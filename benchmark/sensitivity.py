@@ -16,7 +16,7 @@ from tabulate import tabulate
 
 from ivif_toolbox import direction_arrow
 
-__all__ = ["relative_spread", "render_sensitivity"]
+__all__ = ["mean_cell", "relative_spread", "render_sensitivity"]
 
 
 def relative_spread(values: Sequence[float | None]) -> float | None:
@@ -34,8 +34,13 @@ def relative_spread(values: Sequence[float | None]) -> float | None:
     return (max(vals) - min(vals)) / abs(mean)
 
 
-def _value(row: Mapping[str, Any] | None, n_pairs: int) -> tuple[float | None, str]:
-    """(the value entering the spread or None, the cell text)."""
+def mean_cell(row: Mapping[str, Any] | None, n_pairs: int) -> tuple[float | None, str]:
+    """One table cell of a summary row: (the value that may be ranked or compared, or None; the text).
+
+    A mean over all ``n_pairs`` pairs is comparable (``"6.5425"``); one over fewer pairs shows
+    ``n/N`` and is not (``"6.5425 (3/4)"``); an undefined or absent mean is ``"—"``. The leaderboard
+    blocks and the sensitivity table both use it.
+    """
     mean = None if row is None else row.get("mean")
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return None, "—"
@@ -73,7 +78,7 @@ def render_sensitivity(merged: Mapping[str, Any], dataset: str) -> list[str]:
         if len(set(units.values())) > 1:
             unit_notes.append(f"{first['display_name']} in " + ", ".join(f"{u} (`{c}`)" for c, u in units.items()))
         for f in fusers:
-            cells = [_value(merged["rows"].get((dataset, c, f, m)), n_pairs) for c in convs]
+            cells = [mean_cell(merged["rows"].get((dataset, c, f, m)), n_pairs) for c in convs]
             if all(text == "—" for _v, text in cells):
                 continue
             spread = relative_spread([v for v, _t in cells])
