@@ -26,6 +26,8 @@ from .sensitivity import mean_cell, render_sensitivity
 
 MEASURED_BEGIN = "<!-- measured:begin (machine-dependent; excluded from the CI staleness check) -->"
 MEASURED_END = "<!-- measured:end -->"
+#: failed pairs listed per fuser under a block (a fuser failing on 3463 pairs does not fill the page)
+FAILURES_SHOWN = 5
 
 
 def rank_marks(values: dict[str, float | None], higher_is_better: bool) -> dict[str, str]:
@@ -245,7 +247,13 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
     missing = [r for r in merged["missing"] if r["dataset"] == ds and r["convention"] == conv]
     if fails:
         lines += [f"Failed pairs ({len(fails)}), excluded from the means:", ""]
-        lines += [f"- {r['fuser']} / {r['pair']}: {r['message'].splitlines()[0][:200]}" for r in fails] + [""]
+        shown: dict[str, int] = {}
+        for r in fails:                  # the first few of each fuser; summary.json lists every one
+            shown[r["fuser"]] = shown.get(r["fuser"], 0) + 1
+            if shown[r["fuser"]] <= FAILURES_SHOWN:
+                lines.append(f"- {r['fuser']} / {r['pair']}: {r['message'].splitlines()[0][:200]}")
+        lines += [f"- {f}: {n - FAILURES_SHOWN} more failed pair(s), listed in the run's summary.json"
+                  for f, n in shown.items() if n > FAILURES_SHOWN] + [""]
     if missing:
         by_fuser: dict[str, list[str]] = {}
         for r in missing:

@@ -63,6 +63,10 @@ def test_a_fuser_that_failed_everywhere_keeps_its_row_and_first_message():
     text = strip_measured(render_leaderboard([s]))
     assert _rows(text)["dead"] == ["failed 4/4"]
     assert "- dead / p1: CUDA out of memory on p1" in text
+    many = _summary({("a", "EN"): (7.0, 40)}, fusers=["a", "dead"], pairs=40,
+                    failures=[_fail("dead", f"p{i}") for i in range(40)])
+    text = render_leaderboard([many])
+    assert text.count("- dead / p") == 5 and "- dead: 35 more failed pair(s), listed in the run's summary.json" in text
     assert "| dead " in text[text.index("## Methods"):]          # and in the methods legend
 
 
