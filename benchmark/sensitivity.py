@@ -50,6 +50,15 @@ def mean_cell(row: Mapping[str, Any] | None, n_pairs: int) -> tuple[float | None
     return float(mean), f"{mean:.4f}"
 
 
+def _percent(spread: float | None) -> str:
+    """A spread as a percentage: one decimal, two significant digits below 0.1 % (so that a small
+    but real disagreement does not read as 0), "0 %" only when the values agree exactly."""
+    if spread is None:
+        return "—"
+    pct = 100 * spread
+    return "0 %" if pct == 0 else (f"{pct:.1f} %" if pct >= 0.1 else f"{pct:.2g} %")
+
+
 def render_sensitivity(merged: Mapping[str, Any], dataset: str) -> list[str]:
     """Markdown lines of the sensitivity table of ``dataset`` (no lines when it has one convention).
 
@@ -82,7 +91,7 @@ def render_sensitivity(merged: Mapping[str, Any], dataset: str) -> list[str]:
             if all(text == "—" for _v, text in cells):
                 continue
             spread = relative_spread([v for v, _t in cells])
-            table.append([name, f] + [t for _v, t in cells] + ["—" if spread is None else f"{100 * spread:.1f} %"])
+            table.append([name, f] + [t for _v, t in cells] + [_percent(spread)])
     if not table:
         return []
     caption = (f"*{meta['title']}: the mean of each metric under each convention ({n_pairs} pairs) and the relative "

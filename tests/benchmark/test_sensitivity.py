@@ -37,6 +37,12 @@ def test_relative_spread():
     assert relative_spread([1.0]) is None and relative_spread([1.0, -1.0]) is None
 
 
+def test_small_spreads_keep_two_significant_digits():
+    from benchmark.sensitivity import _percent
+
+    assert [_percent(x) for x in (None, 0.0, 1.5e-5, 0.2)] == ["—", "0 %", "0.0015 %", "20.0 %"]
+
+
 def test_one_convention_has_no_sensitivity_table():
     assert "convention sensitivity" not in render_leaderboard([_run("r", "tang2023", {("tang2023", "a", "EN"): (7.0, 3)})])
 
@@ -52,7 +58,7 @@ def test_a_several_convention_run_gets_blocks_and_the_table():
     caption, table = _sensitivity(text)
     assert table[0] == ["Metric", "Method", "`tang2023`", "`vifb`", "`cddfuse`", "Spread"]
     assert table[2] == ["EN ↑", "a", "6.0000", "6.6000", "5.4000", "20.0 %"]          # 1.2 / 6.0
-    assert table[3] == ["EN ↑", "b", "7.0000", "7.0000 (2/3)", "7.0000", "0.0 %"]    # partial mean left out
+    assert table[3] == ["EN ↑", "b", "7.0000", "7.0000 (2/3)", "7.0000", "0 %"]      # partial mean left out
     assert "Units differ" not in caption
 
 
