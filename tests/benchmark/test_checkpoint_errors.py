@@ -73,3 +73,14 @@ def test_a_checkpoint_for_a_fuser_not_in_the_run_suggests_the_name(weights, tmp_
                                           "'dmnet-tiny'?")
     rc = main(["profile", "--fusers", "mean", "--checkpoint", f"maen={weights['good.pth']}"])
     assert rc == 2 and "did you mean 'mean'?" in _error_line(capsys)
+
+
+def test_an_unreadable_checkpoint_says_so(weights, monkeypatch):
+    import models.weights_files as wf
+
+    def refuse(path, mode="r", *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(wf, "open", refuse, raising=False)       # (root ignores file modes, so simulate)
+    with pytest.raises(WeightsFileError, match=r"good.pth: cannot be read \(permission denied\); fix its permissions"):
+        check_weights_file(weights["good.pth"])

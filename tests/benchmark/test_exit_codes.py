@@ -145,3 +145,20 @@ def test_unwritable_leaderboard_or_out_fails_before_any_work(tmp_path, capsys, m
     monkeypatch.setattr(os, "access", lambda path, mode: False)                     # no write permission
     assert main(RUN + ["--out", str(out), "--leaderboard", "none"]) == 3
     assert "EACCES" in _one_error_line(capsys.readouterr().err) and not out.exists()
+
+
+@pytest.mark.parametrize("name, text", [
+    ("run.yaml", "datasets: synthetic\nfusers: mean\nmetrics: EN\nlimit: 1\nleaderboard: none\nplots: false\n"),
+    ("run.toml", 'datasets = "synthetic"\nfusers = "mean"\nmetrics = "EN"\nlimit = 1\nleaderboard = "none"\n'
+                 'plots = false\n')])
+def test_config_file_values_act_like_the_same_options(tmp_path, monkeypatch, name, text):
+    """`datasets: synthetic` is one dataset and `leaderboard: none` writes no leaderboard, as on the
+    command line."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_text(text)
+    assert main(["run", "--config", name, "--out", "res", "--run-id", "r", "--no-progress"]) == 0
+    assert not (tmp_path / "leaderboard.md").exists() and not (tmp_path / "none").exists()
+    assert json.loads((tmp_path / "res" / "r" / "config.json").read_text())["config"]["datasets"] == ["synthetic"]
+    assert not (tmp_path / "res" / "r" / "plots").exists()
