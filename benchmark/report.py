@@ -176,11 +176,12 @@ def _version_note(merged: dict[str, Any], ds: str, conv: str, keys: list[str]) -
             f"different versions are not comparable; rerun the older ones.", ""]
 
 
-def _cell(row: dict[str, Any] | None, n_pairs: int, all_failed: bool) -> tuple[float | None, str]:
+def _cell(row: dict[str, Any] | None, n_pairs: int, all_failed: str | None) -> tuple[float | None, str]:
     """(the value to rank or None, the text) of one cell: a mean over every pair of the block is
-    ranked; one over fewer pairs shows ``n/N`` and is not; a fuser that failed everywhere shows it."""
+    ranked; one over fewer pairs shows ``n/N`` and is not; a fuser that failed everywhere (or has no
+    fused image for any pair: ``all_failed`` "failed" or "missing") shows it."""
     if all_failed:
-        return None, f"failed {n_pairs}/{n_pairs}"
+        return None, f"{all_failed} {n_pairs}/{n_pairs}"
     return mean_cell(row, n_pairs)
 
 
@@ -213,10 +214,11 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
     keys = [m for m in merged["metric_order"][conv] if m in present]
     info = {m: merged["metric_info"][(m, conv)] for m in keys}
     fusers = merged["block_fusers"][(ds, conv)]
-    failed_all = {}
+    failed_all: dict[str, str | None] = {}
     for f in fusers:
         st = merged["pair_status"].get((ds, conv, f), {"failed": 0, "missing": 0})
-        failed_all[f] = n_pairs > 0 and st["failed"] + st["missing"] >= n_pairs
+        everywhere = n_pairs > 0 and st["failed"] + st["missing"] >= n_pairs
+        failed_all[f] = ("failed" if st["failed"] else "missing") if everywhere else None
     header = ["Method"] + [f"{info[m]['display_name']} {direction_arrow(info[m]['higher_is_better'])}" for m in keys]
     cells = {(f, m): _cell(merged["rows"].get((ds, conv, f, m)), n_pairs, failed_all[f]) for f in fusers for m in keys}
     partial = any(text.endswith(f"/{n_pairs})") for _v, text in cells.values())
@@ -236,7 +238,10 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
                + (f"; fallbacks: {', '.join(units)}" if units else "")
                + ". Mean over pairs; best in **bold**, second <u>underlined</u>; — = undefined for these images"
                + (f"; n/{n_pairs} = a mean over n of the {n_pairs} pairs, never ranked" if partial else "")
-               + (f"; failed {n_pairs}/{n_pairs} = fusion failed on every pair" if any(failed_all.values()) else "")
+               + (f"; failed {n_pairs}/{n_pairs} = no pair could be fused or evaluated"
+                  if "failed" in failed_all.values() else "")
+               + (f"; missing {n_pairs}/{n_pairs} = no fused image for any pair in the result folder"
+                  if "missing" in failed_all.values() else "")
                + (f". {'; '.join(undefined)}" if undefined else "") + ".*")
     lines = [f"## {meta['title']} — `{conv}`", "", caption, "",
              tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]

@@ -68,6 +68,10 @@ def test_a_fuser_that_failed_everywhere_keeps_its_row_and_first_message():
     text = render_leaderboard([many])
     assert text.count("- dead / p") == 5 and "- dead: 35 more failed pair(s), listed in the run's summary.json" in text
     assert "| dead " in text[text.index("## Methods"):]          # and in the methods legend
+    folder = _summary({("a", "EN"): (7.0, 4)}, fusers=["a", "published"],
+                      missing=[_fail("published", f"p{i}", "no file") for i in range(1, 5)])
+    text = render_leaderboard([folder])
+    assert _rows(text)["published"] == ["missing 4/4"] and "missing 4/4 = no fused image for any pair" in text
 
 
 def test_when_every_pair_of_every_fuser_fails_the_block_still_shows_the_rows():
