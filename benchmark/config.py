@@ -136,9 +136,56 @@ def _check_device(device: str) -> None:
 
 
 def _check_checkpoints(checkpoints: dict[str, str]) -> None:
+    """Every checkpoint exists and is a complete weights file (in a folder: every weights file in it)."""
+    from models.weights_files import WEIGHTS_SUFFIXES, WeightsFileError, check_weights_file
+
     for name, path in checkpoints.items():
-        if not Path(path).exists():
+        p = Path(path).expanduser()
+        if not p.exists():
             raise ConfigError(f"checkpoints: {name!r}: no such file or folder {path}")
+        files = sorted(f for f in p.iterdir() if f.is_file() and f.name.endswith(WEIGHTS_SUFFIXES)) if p.is_dir() else [p]
+        for f in files:
+            try:
+                check_weights_file(f)
+            except WeightsFileError as exc:
+                raise ConfigError(f"checkpoints: {name!r}: {exc}") from None
+
+
+def check_output_path(path: str | Path, *, folder: bool) -> None:
+    """Before any work: ``path`` (a folder to create or fill, or a file to write) can be written.
+
+    Raises the OSError the write would raise later (ENOTDIR when a part of the path is a file, EISDIR
+    for a file path that is a folder, EROFS/EACCES for a read-only or unwritable location), naming
+    the path; the CLI maps it to one ``error:`` line and exit code 3.
+    """
+    import errno
+
+    p = Path(path).expanduser().absolute()
+    existing = p
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == p and folder and not p.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(p))
+    if existing == p and not folder and p.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(p))
+    if existing != p and not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
+    where = existing if existing.is_dir() else existing.parent
+    if hasattr(os, "statvfs") and os.statvfs(where).f_flag & os.ST_RDONLY:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(where))
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(where))
+
+
+def _check_targets(cfg: Any) -> None:
+    """``fuser_args`` / ``checkpoints`` keys name fusers of this config (did you mean, when not)."""
+    from ivif_toolbox import UnknownNameError
+
+    for field_name, targets in (("fuser_args", [t for t in cfg.fuser_args if t != "*"]),
+                                ("checkpoints", list(cfg.checkpoints))):
+        for t in targets:
+            if t not in cfg.fusers:
+                raise ConfigError(f"{field_name}: {UnknownNameError('fuser of this run', t, list(cfg.fusers))}")
 
 
 def _check_metrics_names(cfg: "RunConfig") -> None:
@@ -210,13 +257,11 @@ class RunConfig(ConfigBase):
         _check_positive("limit", self.limit, allow_none=True)
         _check_positive("profile_runs", self.profile_runs, minimum=2)
         _check_device(self.device)
+        _check_targets(self)
         _check_checkpoints(self.checkpoints)
-        for d in self.fuser_args:
-            if d != "*" and d not in self.fusers:
-                raise ConfigError(f"fuser_args: {d!r} is not among the fusers of this run {self.fusers}")
-        for d in self.checkpoints:
-            if d not in self.fusers:
-                raise ConfigError(f"checkpoints: {d!r} is not among the fusers of this run {self.fusers}")
+        check_output_path(self.out, folder=True)
+        if self.leaderboard:
+            check_output_path(self.leaderboard, folder=False)
         return self
 
     def kwargs_for(self, token: str) -> dict[str, Any]:
@@ -271,10 +316,8 @@ class ProfileConfig(ConfigBase):
         _check_positive("runs", self.runs, minimum=2)
         _check_positive("warmup", self.warmup, minimum=0)
         _check_device(self.device)
+        _check_targets(self)
         _check_checkpoints(self.checkpoints)
-        for d in list(self.fuser_args) + list(self.checkpoints):
-            if d != "*" and d not in self.fusers:
-                raise ConfigError(f"{d!r} (fuser_args/checkpoints) is not among the fusers {self.fusers}")
         return self
 
     def kwargs_for(self, name: str) -> dict[str, Any]:
@@ -293,6 +336,8 @@ class ReportConfig(ConfigBase):
 
     def validate(self) -> "ReportConfig":
         self.coerce()
+        if not self.check:
+            check_output_path(self.leaderboard, folder=False)
         return self
 
 

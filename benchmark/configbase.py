@@ -160,6 +160,21 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+def _location(exc: Exception, text: str) -> str:
+    """``:LINE:COLUMN`` (or ``:LINE``) of a parser error when the parser says where, else ""."""
+    import re
+
+    mark = getattr(exc, "problem_mark", None)                       # YAML
+    if mark is not None:
+        return f":{mark.line + 1}:{mark.column + 1}"
+    found = re.search(r"at line (\d+), column (\d+)", str(exc))    # TOML
+    if found:
+        return f":{found.group(1)}:{found.group(2)}"
+    if "end of document" in str(exc):
+        return f":{max(1, len(text.splitlines()))}"
+    return ""
+
+
 def read_config_file(path: str | Path) -> Mapping[str, Any]:
     """The mapping in a YAML or TOML config file; ConfigError for a missing or malformed file."""
     path = Path(path)
@@ -179,7 +194,8 @@ def read_config_file(path: str | Path) -> Mapping[str, Any]:
     try:
         data = parse(text)
     except errors as exc:   # the parser's message says where
-        raise ConfigError(f"config file {path}: cannot parse it ({type(exc).__name__}: {_one_line(exc)})") from None
+        raise ConfigError(f"config file {path}{_location(exc, text)}: cannot parse it ({type(exc).__name__}: "
+                          f"{_one_line(exc)})") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"config file {path}: expected a mapping of field names, got {type(data).__name__}")
     return data

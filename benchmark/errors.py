@@ -7,7 +7,8 @@ code   meaning
 1      finished, but something needs attention: some pairs failed, fused files are missing from a
        result folder, the checked leaderboard is stale, or a dataset failed validation
 2      usage or input error: bad argument or config value, unknown name (with a "did you mean"),
-       malformed config file, missing or broken dataset, plug-in that cannot be loaded
+       malformed config file, empty/truncated/unreadable checkpoint file, missing or broken dataset,
+       plug-in that cannot be loaded
 3      environment error: the file system refused (disk full, read-only or not-a-directory output
        path, permission denied); one ``error:`` line names the path and what to do
 130    interrupted (Ctrl-C); finished pairs are kept, rerunning the same command resumes
@@ -35,7 +36,7 @@ EXIT_CODE_LINES = (
     (ExitCode.FAILED, "finished, but some pairs failed, fused files are missing, the checked leaderboard is "
                       "stale or a dataset failed validation"),
     (ExitCode.USAGE, "usage or input error: bad argument or config value, unknown name (with a suggestion), "
-                     "malformed config file, missing dataset, broken plug-in"),
+                     "malformed config file, empty/truncated checkpoint, missing dataset, broken plug-in"),
     (ExitCode.ENVIRONMENT, "environment error: disk full, read-only or not-a-directory path, permission denied "
                            "(one error line naming the path)"),
     (ExitCode.INTERRUPTED, "interrupted (Ctrl-C); rerun the same command to resume"),
@@ -90,11 +91,16 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
     if isinstance(exc, KeyboardInterrupt):
         return ExitCode.INTERRUPTED, "interrupted: finished pairs are saved; rerun the same command to resume"
     if isinstance(exc, (InputError, UnknownNameError)):
-        return ExitCode.USAGE, f"error: {exc}"
+        return ExitCode.USAGE, f"error: {one_line(str(exc))}"
     if isinstance(exc, OSError):
-        return ExitCode.ENVIRONMENT, f"error: {describe_os_error(exc)}"
+        return ExitCode.ENVIRONMENT, f"error: {one_line(describe_os_error(exc))}"
     return None
 
 
+def one_line(text: str) -> str:
+    """A message on one line (a library's multi-line text joined with " | ")."""
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 __all__ = ["ExitCode", "EXIT_CODE_LINES", "exit_code_help", "InputError", "ConfigError", "UsageError",
-           "describe_os_error", "classify"]
+           "describe_os_error", "classify", "one_line"]

@@ -37,6 +37,7 @@ class RunOutcome:
     plots: dict[str, dict[str, str]] = field(default_factory=dict)            # dataset -> {label: png path}
     files: dict[str, Path] = field(default_factory=dict)                      # result files written
     leaderboard: Path | None = None                                           # leaderboard written, if any
+    warnings: list[dict[str, Any]] = field(default_factory=list)              # data warnings (summary.json)
 
     @property
     def failures(self) -> list[PairOutcome]:

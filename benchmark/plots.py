@@ -25,12 +25,13 @@ import numpy as np
 
 from ivif_toolbox import atomic_open, direction_arrow
 
-from .results import SUMMARY_COLUMNS
+from .results import COUNT_COLUMNS, SUMMARY_COLUMNS
 
 __all__ = ["PlotFile", "PlotSet", "metric_bars", "metric_radar", "normalised_scores", "plot_summary"]
 
-#: the summary columns a chart needs (the bookkeeping columns ``failures`` and ``units`` are not drawn)
-CHART_COLUMNS = tuple(c for c in SUMMARY_COLUMNS if c not in ("failures", "units"))
+#: the summary columns a chart needs (the bookkeeping columns ``failures``, ``units`` and the pair counts
+#: are not drawn)
+CHART_COLUMNS = tuple(c for c in SUMMARY_COLUMNS if c not in ("failures", "units", *COUNT_COLUMNS))
 
 
 # ============================================================================ helpers

@@ -22,16 +22,13 @@ from ivif_toolbox import atomic_write_text, direction_arrow
 
 from .hardware import hardware_summary
 from .results import load_summary
+from .sensitivity import mean_cell, render_sensitivity
 from .splits import SplitIdentity
 
 MEASURED_BEGIN = "<!-- measured:begin (machine-dependent; excluded from the CI staleness check) -->"
 MEASURED_END = "<!-- measured:end -->"
-
-
-def _fmt(x: float | None, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x:.{digits}f}"
+#: failed pairs listed per fuser under a block (a fuser failing on 3463 pairs does not fill the page)
+FAILURES_SHOWN = 5
 
 
 def rank_marks(values: dict[str, float | None], higher_is_better: bool) -> dict[str, str]:
@@ -78,35 +75,85 @@ def merge_orders(sequences: Iterable[list[str]]) -> list[str]:
     return out
 
 
+def run_conventions(summary: dict[str, Any]) -> list[str]:
+    """The conventions of a run's ``summary.json``: its ``conventions`` list, or (older runs, one
+    convention per run) its ``convention``."""
+    convs = summary.get("conventions")
+    return list(convs) if convs else [summary["convention"]]
+
+
+def metric_info_for(summary: dict[str, Any], convention: str) -> dict[str, dict[str, Any]]:
+    """A run's recorded ``metric_info`` for one convention: ``{metric: info}``, stored either flat
+    (one convention per run) or nested by convention (``{convention: {metric: info}}``)."""
+    info = summary["metric_info"]
+    nested = info.get(convention)
+    if isinstance(nested, dict) and "display_name" not in nested:
+        return nested
+    return info
+
+
+def _empty_merge() -> dict[str, Any]:
+    return {"datasets": {}, "fusers": {}, "rows": {}, "row_run": {}, "latency": {}, "metric_info": {},
+            "metric_order": {}, "run_metric_info": {}, "failures": [], "missing": [], "unmatched": [],
+            "efficiency": [], "plots": {}, "runs": [], "block_fusers": {}, "block_metrics": {}, "pair_status": {},
+            "warnings": {}}
+
+
 def merge_summaries(summaries: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Combine run summaries; a later run replaces an earlier one's (dataset, fuser, convention) rows."""
-    merged: dict[str, Any] = {"datasets": {}, "fusers": {}, "rows": {}, "row_run": {}, "latency": {},
-                              "metric_info": {}, "metric_order": {}, "run_metric_info": {}, "failures": [],
-                              "missing": [], "unmatched": [], "efficiency": [], "plots": {}, "runs": [],
-                              "convention_of": {}}
+    """Combine run summaries; a later run replaces an earlier one's (dataset, fuser, convention) rows,
+    failures and missing pairs. A run may hold several conventions (``run_conventions``); each row
+    names its own."""
+    merged = _empty_merge()
     orders: dict[str, list[list[str]]] = {}
+    status: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
     for s in summaries:
-        conv, run_id = s["convention"], s["run_id"]
+        convs, run_id = run_conventions(s), s["run_id"]
         merged["runs"].append({"run_id": run_id, "created": s["created"], "git": s.get("git", {}),
                                "device": s.get("device"), "hardware": s.get("hardware", {})})
-        for ds, meta in s["datasets"].items():
-            merged["datasets"][(ds, conv)] = meta
         merged["fusers"].update(s["fusers"])
-        orders.setdefault(conv, []).append(list(s["metric_info"]))
-        merged["run_metric_info"][run_id] = s["metric_info"]
-        for m, info in s["metric_info"].items():
-            merged["metric_info"][(m, conv)] = info
+        for conv in convs:
+            info = metric_info_for(s, conv)
+            orders.setdefault(conv, []).append(list(info))
+            merged["run_metric_info"][(run_id, conv)] = info
+            for m, i in info.items():
+                merged["metric_info"][(m, conv)] = i
+        for ds, meta in s["datasets"].items():
+            for conv in convs:
+                info = merged["run_metric_info"][(run_id, conv)]
+                merged["datasets"][(ds, conv)] = meta
+                merged["block_metrics"].setdefault((ds, conv), set()).update(info)
+                fusers = merged["block_fusers"].setdefault((ds, conv), [])
+                fusers += [f for f in s["fusers"] if f not in fusers]
+                for f in s["fusers"]:                  # this run's word on (ds, conv, f) replaces older ones
+                    status[(ds, conv, f)] = {"failures": [], "missing": []}
         for row in s["summary"]:
+            conv = row.get("convention") or convs[0]
             key = (row["dataset"], conv, row["fuser"], row["metric"])
             merged["rows"][key] = row
             merged["row_run"][key] = run_id
+            fusers = merged["block_fusers"].setdefault((row["dataset"], conv), [])
+            if row["fuser"] not in fusers:
+                fusers.append(row["fuser"])
         for row in s["latency"]:
             merged["latency"][(row["dataset"], row["fuser"])] = {**row, "run_device": s.get("device")}
-        for key in ("failures", "missing", "unmatched"):
-            merged[key].extend({**r, "convention": conv} for r in s.get(key, []))
+        for key in ("failures", "missing"):
+            for r in s.get(key, []):
+                for conv in ([r["convention"]] if r.get("convention") else convs):
+                    status.setdefault((r["dataset"], conv, r["fuser"]), {"failures": [], "missing": []})[key].append(
+                        {**r, "convention": conv})
+                    fusers = merged["block_fusers"].setdefault((r["dataset"], conv), [])
+                    if r["fuser"] not in fusers:
+                        fusers.append(r["fuser"])
+        for w in s.get("warnings", []):
+            merged["warnings"][(w["dataset"], w.get("kind"))] = w
+        merged["unmatched"].extend({**r, "convention": c} for r in s.get("unmatched", []) for c in convs)
         merged["efficiency"].extend(s.get("efficiency", []))
         for ds, plots in (s.get("plots") or {}).items():
             merged["plots"][ds] = plots
+    for key, st in status.items():
+        merged["failures"] += st["failures"]
+        merged["missing"] += st["missing"]
+        merged["pair_status"][key] = {"failed": len(st["failures"]), "missing": len(st["missing"])}
     merged["metric_order"] = {conv: merge_orders(seqs) for conv, seqs in orders.items()}
     return merged
 
@@ -118,7 +165,7 @@ def _version_note(merged: dict[str, Any], ds: str, conv: str, keys: list[str]) -
         versions: dict[str, list[str]] = {}
         for key, run_id in merged["row_run"].items():
             if key[0] == ds and key[1] == conv and key[3] == m:
-                v = str(merged["run_metric_info"][run_id].get(m, {}).get("version", "?"))
+                v = str(merged["run_metric_info"][(run_id, conv)].get(m, {}).get("version", "?"))
                 if run_id not in versions.setdefault(v, []):
                     versions[v].append(run_id)
         if len(versions) > 1:
@@ -130,27 +177,54 @@ def _version_note(merged: dict[str, Any], ds: str, conv: str, keys: list[str]) -
             f"different versions are not comparable; rerun the older ones.", ""]
 
 
+def _cell(row: dict[str, Any] | None, n_pairs: int, all_failed: str | None) -> tuple[float | None, str]:
+    """(the value to rank or None, the text) of one cell: a mean over every pair of the block is
+    ranked; one over fewer pairs shows ``n/N`` and is not; a fuser that failed everywhere (or has no
+    fused image for any pair: ``all_failed`` "failed" or "missing") shows it."""
+    if all_failed:
+        return None, f"{all_failed} {n_pairs}/{n_pairs}"
+    return mean_cell(row, n_pairs)
+
+
+def _undefined_counts(merged: dict[str, Any], ds: str, conv: str, fusers: list[str], keys: list[str],
+                      n_pairs: int) -> list[str]:
+    """Per metric, the fusers on whose fused images the metric refused or was NaN:
+    "VIF undefined on 2/25 pairs for gff"."""
+    out = []
+    for m in keys:
+        parts = []
+        for f in fusers:
+            r = merged["rows"].get((ds, conv, f, m))
+            if r is None:
+                continue
+            n_undef = r.get("undefined")
+            if n_undef is None:                # older summaries: what neither a value nor a failed pair explains
+                st = merged["pair_status"].get((ds, conv, f), {"failed": 0, "missing": 0})
+                n_undef = max(0, n_pairs - int(r.get("count", n_pairs)) - st["failed"] - st["missing"])
+            if n_undef:
+                parts.append(f"{n_undef}/{n_pairs} pairs for {f}")
+        if parts:
+            out.append(f"{merged['metric_info'][(m, conv)]['display_name']} undefined on " + ", ".join(parts))
+    return out
+
+
 def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
     meta = merged["datasets"][(ds, conv)]
-    present = {k[3] for k in merged["rows"] if k[0] == ds and k[1] == conv}
+    n_pairs = int(meta["pairs"])
+    present = {k[3] for k in merged["rows"] if k[0] == ds and k[1] == conv} or merged["block_metrics"][(ds, conv)]
     keys = [m for m in merged["metric_order"][conv] if m in present]
     info = {m: merged["metric_info"][(m, conv)] for m in keys}
-    fusers = []
-    for (d, c, f, _m) in merged["rows"]:
-        if d == ds and c == conv and f not in fusers:
-            fusers.append(f)
-    header = ["Method"] + [f"{info[m]['display_name']} {direction_arrow(info[m]['higher_is_better'])}" for m in keys]
-    marks = {}
-    for m in keys:
-        vals = {f: merged["rows"].get((ds, conv, f, m), {}).get("mean") for f in fusers}
-        marks[m] = rank_marks(vals, info[m]["higher_is_better"])
-    table = []
+    fusers = merged["block_fusers"][(ds, conv)]
+    failed_all: dict[str, str | None] = {}
     for f in fusers:
-        row = [f]
-        for m in keys:
-            r = merged["rows"].get((ds, conv, f, m))
-            row.append(_mark(_fmt(r["mean"] if r else None), marks[m].get(f)))
-        table.append(row)
+        st = merged["pair_status"].get((ds, conv, f), {"failed": 0, "missing": 0})
+        everywhere = n_pairs > 0 and st["failed"] + st["missing"] >= n_pairs
+        failed_all[f] = ("failed" if st["failed"] else "missing") if everywhere else None
+    header = ["Method"] + [f"{info[m]['display_name']} {direction_arrow(info[m]['higher_is_better'])}" for m in keys]
+    cells = {(f, m): _cell(merged["rows"].get((ds, conv, f, m)), n_pairs, failed_all[f]) for f in fusers for m in keys}
+    partial = any(text.endswith(f"/{n_pairs})") for _v, text in cells.values())
+    marks = {m: rank_marks({f: cells[(f, m)][0] for f in fusers}, info[m]["higher_is_better"]) for m in keys}
+    table = [[f] + [_mark(cells[(f, m)][1], marks[m].get(f)) for m in keys] for f in fusers]
     units = []
     for m in keys:
         if info[m].get("effective_source") and info[m]["effective_source"] != conv:
@@ -162,18 +236,33 @@ def _quality_block(merged: dict[str, Any], ds: str, conv: str) -> list[str]:
         split = (f"complete official split {meta['split']} ({meta['official_count']} pairs)" if meta["complete"]
                  else f"**subset**: {meta['pairs']} of the {meta['official_count']} pairs of the official split "
                       f"{meta['split']}" + (" (--limit)" if meta.get("limited") else ""))
+    undefined = _undefined_counts(merged, ds, conv, fusers, keys, n_pairs)
     caption = (f"*{meta['title']}: {split}. Metric convention `{conv}`"
                + (f" (MI in {mi['units']})" if mi else "")
                + (f"; fallbacks: {', '.join(units)}" if units else "")
-               + ". Mean over pairs; best in **bold**, second <u>underlined</u>; — = undefined for these images.*")
+               + ". Mean over pairs; best in **bold**, second <u>underlined</u>; — = undefined for these images"
+               + (f"; n/{n_pairs} = a mean over n of the {n_pairs} pairs, never ranked" if partial else "")
+               + (f"; failed {n_pairs}/{n_pairs} = no pair could be fused or evaluated"
+                  if "failed" in failed_all.values() else "")
+               + (f"; missing {n_pairs}/{n_pairs} = no fused image for any pair in the result folder"
+                  if "missing" in failed_all.values() else "")
+               + (f". {'; '.join(undefined)}" if undefined else "") + ".*")
     lines = [f"## {meta['title']} — `{conv}`", "", caption, "",
              tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]
     lines += _version_note(merged, ds, conv, keys)
+    for (d, _kind), w in merged["warnings"].items():
+        lines += [f"**Warning**: {w['message']}", ""] if d == ds else []
     fails = [r for r in merged["failures"] if r["dataset"] == ds and r["convention"] == conv]
     missing = [r for r in merged["missing"] if r["dataset"] == ds and r["convention"] == conv]
     if fails:
         lines += [f"Failed pairs ({len(fails)}), excluded from the means:", ""]
-        lines += [f"- {r['fuser']} / {r['pair']}: {r['message'].splitlines()[0][:200]}" for r in fails] + [""]
+        shown: dict[str, int] = {}
+        for r in fails:                  # the first few of each fuser; summary.json lists every one
+            shown[r["fuser"]] = shown.get(r["fuser"], 0) + 1
+            if shown[r["fuser"]] <= FAILURES_SHOWN:
+                lines.append(f"- {r['fuser']} / {r['pair']}: {r['message'].splitlines()[0][:200]}")
+        lines += [f"- {f}: {n - FAILURES_SHOWN} more failed pair(s), listed in the run's summary.json"
+                  for f, n in shown.items() if n > FAILURES_SHOWN] + [""]
     if missing:
         by_fuser: dict[str, list[str]] = {}
         for r in missing:
@@ -285,11 +374,11 @@ def render_leaderboard(summaries: list[dict[str, Any]], leaderboard_path: Path =
              "Generated by `python -m benchmark run` / `report` from result files: do not edit by hand. "
              "Metric definitions and conventions: [docs/metrics.md](docs/metrics.md).", ""]
     names: list[str] = []
-    for (ds, conv) in merged["datasets"]:
-        lines += _quality_block(merged, ds, conv)
-        for (d, c, f, _m) in merged["rows"]:
-            if d == ds and c == conv and f not in names:
-                names.append(f)
+    for ds in dict.fromkeys(d for d, _c in merged["datasets"]):      # a dataset's conventions side by side
+        for conv in [c for d, c in merged["datasets"] if d == ds]:
+            lines += _quality_block(merged, ds, conv)
+            names += [f for f in merged["block_fusers"][(ds, conv)] if f not in names]
+        lines += render_sensitivity(merged, ds)
     lines += _fuser_legend(merged, names)
     from .reported import render_reported_block
 

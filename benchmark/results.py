@@ -16,7 +16,15 @@ from .hardware import hardware_info
 
 PER_IMAGE_COLUMNS = ["dataset", "fuser", "pair", "metric", "convention", "value", "units", "effective_source",
                      "version", "error"]
-SUMMARY_COLUMNS = ["dataset", "fuser", "metric", "convention", "mean", "std", "count", "failures", "units"]
+#: the pair bookkeeping of a summary row, after the original columns (whose meaning is unchanged:
+#: ``count`` = defined values, ``failures`` = failed fusions + undefined values): ``pairs`` = the
+#: dataset's pair set of the run, ``fusion_failures`` = pairs whose fusion (or image reading) failed,
+#: ``missing_fused`` = pairs without a fused image in a result folder, ``undefined`` = fused pairs on
+#: which the metric refused the images or was NaN. ``count + fusion_failures + missing_fused +
+#: undefined == pairs`` on every row.
+COUNT_COLUMNS = ["pairs", "fusion_failures", "missing_fused", "undefined"]
+SUMMARY_COLUMNS = ["dataset", "fuser", "metric", "convention", "mean", "std", "count", "failures", "units",
+                   *COUNT_COLUMNS]
 
 
 def package_versions() -> dict[str, str]:
@@ -58,21 +66,46 @@ def per_image_frame(outcome) -> pd.DataFrame:
 
 
 def summary_frame(per_image: pd.DataFrame, outcome) -> pd.DataFrame:
-    """Mean ± sample std (ddof=1) and count of the defined values per dataset × fuser × metric."""
-    rows = []
-    fails: dict[tuple[str, str], int] = {}
+    """Mean ± sample std (ddof=1) and count of the defined values per dataset × fuser × metric ×
+    convention, with the pair bookkeeping of :data:`COUNT_COLUMNS`.
+
+    Every fuser of the run gets a row per metric, also one that failed (or has no fused image) on
+    every pair (count 0, mean and std NaN), so that no fuser disappears from the tables.
+    """
+    status: dict[tuple[str, str], dict[str, int]] = {}
     for o in outcome.outcomes:
-        if o.status == "failed":
-            fails[(o.dataset, o.fuser)] = fails.get((o.dataset, o.fuser), 0) + 1
-    for (ds, fu, m), g in per_image.groupby(["dataset", "fuser", "metric"], sort=False):
-        vals = g["value"].dropna().astype(float)
-        n = int(vals.size)
-        rows.append({"dataset": ds, "fuser": fu, "metric": m, "convention": outcome.config.convention,
-                     "mean": float(vals.mean()) if n else math.nan,
-                     "std": float(vals.std(ddof=1)) if n > 1 else (0.0 if n == 1 else math.nan),
-                     "count": n, "failures": fails.get((ds, fu), 0) + int(g["value"].isna().sum()),
-                     "units": g["units"].iloc[0]})
+        per = status.setdefault((o.dataset, o.fuser), {"ok": 0, "failed": 0, "missing": 0})
+        per[o.status] = per.get(o.status, 0) + 1
+    groups = {key: g for key, g in per_image.groupby(["dataset", "fuser", "metric", "convention"], sort=False)}
+    cfg = outcome.config
+    conventions = list(dict.fromkeys([*(getattr(cfg, "conventions", None) or [cfg.convention]),
+                                      *per_image["convention"]]))
+    rows = []
+    for ds in outcome.datasets:
+        for fu in list(outcome.fusers) + sorted({f for d, f in status if d == ds} - set(outcome.fusers)):
+            per = status.get((ds, fu), {"ok": 0, "failed": 0, "missing": 0})
+            for conv in conventions:
+                for m in cfg.metrics:
+                    g = groups.get((ds, fu, m, conv))
+                    vals = g["value"].dropna().astype(float) if g is not None else pd.Series([], dtype=float)
+                    n = int(vals.size)
+                    undefined = int(g["value"].isna().sum()) if g is not None else 0
+                    if g is None and not per["failed"] and not per["missing"]:
+                        continue            # neither values nor failures: not part of this run
+                    rows.append({"dataset": ds, "fuser": fu, "metric": m, "convention": conv,
+                                 "mean": float(vals.mean()) if n else math.nan,
+                                 "std": float(vals.std(ddof=1)) if n > 1 else (0.0 if n == 1 else math.nan),
+                                 "count": n, "failures": per["failed"] + undefined,
+                                 "units": g["units"].iloc[0] if g is not None else _units(m, conv),
+                                 "pairs": outcome.datasets[ds]["pairs"], "fusion_failures": per["failed"],
+                                 "missing_fused": per["missing"], "undefined": undefined})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _units(metric: str, convention: str) -> str:
+    import metrics
+
+    return metrics.provenance(metric, convention)["units"]
 
 
 def latency_rows(outcome) -> list[dict[str, Any]]:
@@ -145,7 +178,7 @@ def write_run_results(outcome) -> dict[str, Path]:
         "missing": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
                     for o in outcome.missing],
         "unmatched": [{"dataset": d, "fuser": f, "files": files} for (d, f), files in outcome.unmatched.items()],
-        "efficiency": outcome.efficiency, "plots": outcome.plots,
+        "efficiency": outcome.efficiency, "plots": outcome.plots, "warnings": outcome.warnings,
         "device": cfg.device, "hardware": provenance["hardware"], "git": provenance["git"],
     }
     atomic_write_json(paths["summary_json"], _clean(doc))
@@ -159,6 +192,9 @@ def load_summary(run_dir: str | Path) -> dict[str, Any]:
     from .errors import ConfigError
 
     path = Path(run_dir) / "summary.json"
+    if not Path(run_dir).is_dir():
+        raise ConfigError(f"runs: {run_dir}: no such folder (give finished run folders, e.g. results/run-…, or "
+                          f"--out RESULTS to use every run under it)")
     if not path.is_file():
         raise ConfigError(f"runs: {path}: no summary.json (is {run_dir} a finished run directory?)")
     try:

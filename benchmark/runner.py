@@ -24,6 +24,7 @@ from .io import ImageReadError, write_png
 from .outcomes import PairOutcome, RunOutcome
 from .pairs import CACHE_FORMAT, PairCache, compute_metrics, fuse_pair, metric_slot, record_key, safe_name
 from .splits import SplitIdentity
+from .warnings_ir import check_ir_colour
 
 
 #: The run's file-hash cache (sha256 per source file, keyed by path, size and times), below ``--out``.
@@ -106,6 +107,7 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
         if identity is not None:
             log(f"[{spec.key}] {identity.text}")
         outcome.datasets[spec.key] = _dataset_meta(spec, len(listing.pairs), len(pairs), config.limit, identity)
+        outcome.warnings += check_ir_colour(spec.key, pairs, log)
         hashes = {p.name: p.source_hash(file_hashes) for p in pairs}
         file_hashes.save()
         for entry in entries:

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..weights_files import check_weights_file, few_keys
 from .model import reset_parameters_
 from .sr3 import SCHEDULE_BUFFER_NAMES
 
@@ -150,6 +151,7 @@ def _split_flat(flat: Mapping[str, torch.Tensor], files: list[Path], metadata: d
 def _read_file(path: Path) -> CheckpointContents:
     if not path.is_file():
         raise FileNotFoundError(f"DMNet checkpoint not found: {path}")
+    check_weights_file(path)            # empty, truncated or not a weights file: say so, naming the file
     if path.suffix == ".safetensors":
         from safetensors import safe_open
 
@@ -272,9 +274,11 @@ def load_groups(model: nn.Module, groups: Mapping[str, Mapping[str, torch.Tensor
         raise CheckpointError(f"{source}: {len(shapes)} tensor(s) of the wrong shape (wrong variant or "
                               f"configuration?): " + "; ".join(shapes))
     if (missing or unexpected) and strict:
-        raise CheckpointError(f"{source} does not match the model: missing keys {missing}; unexpected keys {unexpected}")
+        raise CheckpointError(f"{source} does not match the model: missing keys {few_keys(missing)}; unexpected "
+                              f"keys {few_keys(unexpected)}")
     if missing or unexpected:
-        warnings.warn(f"{source}: loading non-strictly; missing keys {missing}; unexpected keys {unexpected}",
+        warnings.warn(f"{source}: loading non-strictly; missing keys {few_keys(missing)}; unexpected keys "
+                      f"{few_keys(unexpected)}",
                       UserWarning, stacklevel=2)
     with torch.no_grad():
         for group, sd in groups.items():
@@ -302,9 +306,10 @@ def load_dmnet_weights(model: nn.Module, path: str | Path, diffusion_path: str |
     else:
         absent_keys = [k for g in seeded for k in project_keys(model, g)]
         if absent_keys and strict:
-            raise CheckpointError(f"{src}: project checkpoint lacks the groups {seeded} (missing keys: {absent_keys})")
+            raise CheckpointError(f"{src}: project checkpoint lacks the groups {seeded} (missing keys: "
+                                  f"{few_keys(absent_keys)})")
     if contents.unexpected and strict:
-        raise CheckpointError(f"{src}: unexpected keys {contents.unexpected}")
+        raise CheckpointError(f"{src}: unexpected keys {few_keys(contents.unexpected)}")
     missing, unexpected = load_groups(model, contents.groups, strict=strict, source=src)
     if contents.schedule:
         _check_schedule(model, contents.schedule, src)

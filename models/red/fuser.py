@@ -10,6 +10,7 @@ import torch
 
 from ..base import InputContract, TorchFuser
 from ..catalog import RED_REFERENCE
+from ..weights_files import check_weights_file
 from .model import RED, build_red
 from .sd15 import SDLoadReport, load_sd15_into
 
@@ -26,6 +27,7 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     p = Path(path).expanduser()
     if not p.is_file():
         raise FileNotFoundError(f"RED checkpoint not found: {p}")
+    check_weights_file(p)               # empty, truncated or not a weights file: say so, naming the file
     if p.suffix == ".safetensors":
         from safetensors.torch import load_file
 

@@ -59,7 +59,7 @@ def test_validate_checks_names_ranges_and_files(tmp_path):
         RunConfig(fusers="mean", device="gpu").validate()
     with pytest.raises(ConfigError, match="no such file or folder"):
         RunConfig(fusers="mean", checkpoints={"mean": str(tmp_path / "nope.pt")}).validate()
-    with pytest.raises(ConfigError, match="'max' is not among the fusers"):
+    with pytest.raises(ConfigError, match="fuser_args: unknown fuser of this run 'max'"):
         RunConfig(fusers="mean", fuser_args={"max": {"a": 1}}).validate()
     cfg = RunConfig(fusers="mean")
     cfg.datasets = "synthetic"              # set after construction: validate() coerces again
@@ -82,7 +82,7 @@ def test_files_parse_like_the_command_line(tmp_path):
 def test_bad_config_files_are_config_errors(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('datasets = ["synthetic"\n')
-    with pytest.raises(ConfigError, match=r"config file .*bad.toml: cannot parse it \(TOMLDecodeError"):
+    with pytest.raises(ConfigError, match=r"config file .*bad.toml:1: cannot parse it \(TOMLDecodeError"):
         RunConfig.from_file(bad)
     typo = tmp_path / "typo.yaml"
     typo.write_text("fuser: [mean]\n")

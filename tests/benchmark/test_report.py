@@ -121,3 +121,26 @@ def test_measured_times_are_captioned_with_the_hardware_they_were_measured_on():
     assert "| a        | 0.5000 ± 0.1000 [1]" in several and "0.5000 ± 0.1000 [1, 2]" in several
     assert "0.5000 ± 0.1000 [3]" in several
     assert strip_measured(one) == strip_measured(several)      # the machine never reaches the quality tables
+
+
+def test_report_renders_the_metric_info_stored_in_a_finished_run(tmp_path):
+    """End to end: a run's summary.json, edited as an older or newer harness might have written it,
+    is rendered as stored (name, order, arrow, version), not as the live registry says."""
+    import json
+
+    from benchmark.cli import main
+
+    out, lb = tmp_path / "res", tmp_path / "lb.md"
+    assert main(["run", "--fusers", "mean", "max", "--metrics", "EN", "SD", "--limit", "2", "--out", str(out),
+                 "--run-id", "r", "--leaderboard", "none", "--no-plots", "--no-progress"]) == 0
+    path = out / "r" / "summary.json"
+    doc = json.loads(path.read_text())
+    info = doc["metric_info"]
+    doc["metric_info"] = {"SD": {**info["SD"], "display_name": "Std-dev", "higher_is_better": False,
+                                 "version": "9.9"}, "EN": info["EN"]}
+    path.write_text(json.dumps(doc))
+    assert main(["report", "--runs", str(out / "r"), "--leaderboard", str(lb)]) == 0
+    text = lb.read_text()
+    header = _table(text, "## Synthetic (embedded) — `tang2023`")[0]
+    assert [h.strip() for h in header.split("|")[1:-1]] == ["Method", "Std-dev ↓", "EN ↑"]
+    assert "Std-dev v9.9" in text

@@ -28,6 +28,17 @@ class Broken(Fuser):
         return ir
 
 
+class Patchy(Fuser):
+    """Fails on odd widths and returns uniform noise elsewhere (the highest EN of any fuser, so a
+    ranking over fewer pairs would crown it)."""
+
+    def fuse(self, ir, vis_y):
+        width = ir.shape[1]
+        if width % 2:
+            raise RuntimeError("patchy on odd widths")
+        return np.random.default_rng(width).random(ir.shape).astype(ir.dtype)
+
+
 # ------------------------------------------------------------------ a trainable toy model for the train CLI
 from dataclasses import dataclass, field  # noqa: E402
 
