@@ -50,24 +50,28 @@ def per_image_frame(outcome) -> pd.DataFrame:
     for o in outcome.outcomes:
         if o.status != "ok":
             continue
-        for m, v in o.values.items():
-            rows.append({"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "metric": m,
-                         "convention": outcome.config.convention, "value": v["value"], "units": v["units"],
-                         "effective_source": v["effective_source"], "version": v["version"], "error": v["error"]})
+        for conv, values in o.values.items():
+            for m, v in values.items():
+                rows.append({"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "metric": m,
+                             "convention": conv, "value": v["value"], "units": v["units"],
+                             "effective_source": v["effective_source"], "version": v["version"], "error": v["error"]})
     return pd.DataFrame(rows, columns=PER_IMAGE_COLUMNS)
 
 
 def summary_frame(per_image: pd.DataFrame, outcome) -> pd.DataFrame:
-    """Mean ± sample std (ddof=1) and count of the defined values per dataset × fuser × metric."""
+    """Mean ± sample std (ddof=1) and count of the defined values per dataset × fuser × metric ×
+    convention (the conventions of a run one after the other)."""
     rows = []
     fails: dict[tuple[str, str], int] = {}
     for o in outcome.outcomes:
         if o.status == "failed":
             fails[(o.dataset, o.fuser)] = fails.get((o.dataset, o.fuser), 0) + 1
-    for (ds, fu, m), g in per_image.groupby(["dataset", "fuser", "metric"], sort=False):
+    order = {c: i for i, c in enumerate(outcome.config.conventions)}
+    per_image = per_image.sort_values("convention", key=lambda s: s.map(order), kind="stable")
+    for (conv, ds, fu, m), g in per_image.groupby(["convention", "dataset", "fuser", "metric"], sort=False):
         vals = g["value"].dropna().astype(float)
         n = int(vals.size)
-        rows.append({"dataset": ds, "fuser": fu, "metric": m, "convention": outcome.config.convention,
+        rows.append({"dataset": ds, "fuser": fu, "metric": m, "convention": conv,
                      "mean": float(vals.mean()) if n else math.nan,
                      "std": float(vals.std(ddof=1)) if n > 1 else (0.0 if n == 1 else math.nan),
                      "count": n, "failures": fails.get((ds, fu), 0) + int(g["value"].isna().sum()),
@@ -108,16 +112,17 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def run_metric_info(cfg) -> dict[str, dict[str, Any]]:
+def run_metric_info(cfg, convention: str | None = None) -> dict[str, dict[str, Any]]:
     """What the run records of each of its metrics (display name, direction, units, version, effective
-    source), in the papers' order: the reports and figures render this, not the live registry."""
+    source) under ``convention`` (default: the run's first), in the papers' order: the reports and
+    figures render this, not the live registry."""
     import metrics
 
     out = {}
     for m, info in metrics.METRICS.items():
         if m in cfg.metrics:
             out[m] = {"display_name": info.display_name, "higher_is_better": info.higher_is_better,
-                      **metrics.provenance(m, cfg.convention)}
+                      **metrics.provenance(m, convention or cfg.convention)}
     return out
 
 
@@ -137,11 +142,12 @@ def write_run_results(outcome) -> dict[str, Path]:
     atomic_write_text(paths["summary_csv"], summary.to_csv(index=False))
     metric_info = run_metric_info(cfg)
     doc = {
-        "run_id": run_dir.name, "created": created, "convention": cfg.convention, "metrics": cfg.metrics,
-        "metric_info": metric_info, "datasets": outcome.datasets, "fusers": outcome.fusers,
+        "run_id": run_dir.name, "created": created, "convention": cfg.convention,
+        "conventions": list(cfg.conventions), "metrics": cfg.metrics, "metric_info": metric_info,
+        "metric_info_by_convention": {c: run_metric_info(cfg, c) for c in cfg.conventions}, "datasets": outcome.datasets, "fusers": outcome.fusers,
         "summary": summary.to_dict(orient="records"), "latency": latency_rows(outcome),
-        "failures": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
-                     for o in outcome.failures],
+        "failures": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message,
+                      **({"traceback": o.traceback} if o.traceback else {})} for o in outcome.failures],
         "missing": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
                     for o in outcome.missing],
         "unmatched": [{"dataset": d, "fuser": f, "files": files} for (d, f), files in outcome.unmatched.items()],

@@ -52,7 +52,7 @@ def test_validate_checks_names_ranges_and_files(tmp_path):
     with pytest.raises(ConfigError, match=r"metrics: .*ENN"):
         RunConfig(fusers="mean", metrics="ENN").validate()
     with pytest.raises(ConfigError, match=r"convention: .*tang2023"):
-        RunConfig(fusers="mean", convention="tang2024").validate()
+        RunConfig(fusers="mean", conventions="tang2024").validate()
     with pytest.raises(ConfigError, match="jobs: expected an integer ≥ 1, got 0"):
         RunConfig(fusers="mean", jobs=0).validate()
     with pytest.raises(ConfigError, match="device: expected 'cpu', 'cuda' or 'cuda:N', got 'gpu'"):
