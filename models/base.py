@@ -30,7 +30,7 @@ class FuserInputError(ValueError):
 
 
 class FuserOutputError(RuntimeError):
-    """A fuser returned something that is not a valid fused image (shape, NaN/Inf, range)."""
+    """A fuser returned something that is not a valid fused image (shape, dtype, NaN/Inf, range)."""
 
 
 @dataclass(frozen=True)
