@@ -23,6 +23,9 @@ class PairOutcome:
     hardware: dict[str, Any] | None = None          # where latency_s was measured (None: not recorded)
     metrics_cached: bool = False                    # every metric value came from the cache (none computed)
     traceback: str | None = None                    # a failed pair: the full traceback, when there is one
+    metric_s: float | None = None                   # wall / CPU seconds of the metric work in its worker, and
+    metric_cpu_s: float | None = None               # the worker (host:pid); None when nothing was computed
+    worker: str | None = None
 
 
 @dataclass

@@ -284,7 +284,9 @@ class _Stream:
         task.rec["metrics"].update(res.value)
         self.writer.submit(write_record, task.rec_path, _snapshot(task.rec), task.png_job)
         self._link(task)
-        self._record(task.index, self._ok(task, metrics_cached=False))
+        o = self._ok(task, metrics_cached=False)
+        o.metric_s, o.metric_cpu_s, o.worker = res.elapsed_s, res.cpu_s, res.worker
+        self._record(task.index, o)
 
     # ------------------------------------------------------------------ shared
     def _fused_path(self, task: _Task) -> Path:
