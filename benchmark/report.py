@@ -86,23 +86,26 @@ def merge_summaries(summaries: Iterable[dict[str, Any]]) -> dict[str, Any]:
     orders: dict[str, list[list[str]]] = {}
     for s in summaries:
         conv, run_id = s["convention"], s["run_id"]
+        convs = s.get("conventions") or [conv]          # a run evaluates one or several conventions
+        by_conv = s.get("metric_info_by_convention") or {conv: s["metric_info"]}
         merged["runs"].append({"run_id": run_id, "created": s["created"], "git": s.get("git", {}),
                                "device": s.get("device"), "hardware": s.get("hardware", {})})
-        for ds, meta in s["datasets"].items():
-            merged["datasets"][(ds, conv)] = meta
+        for c in convs:
+            for ds, meta in s["datasets"].items():
+                merged["datasets"][(ds, c)] = meta
+            orders.setdefault(c, []).append(list(by_conv[c]))
+            for m, info in by_conv[c].items():
+                merged["metric_info"][(m, c)] = info
+            merged["run_metric_info"][(run_id, c)] = by_conv[c]
         merged["fusers"].update(s["fusers"])
-        orders.setdefault(conv, []).append(list(s["metric_info"]))
-        merged["run_metric_info"][run_id] = s["metric_info"]
-        for m, info in s["metric_info"].items():
-            merged["metric_info"][(m, conv)] = info
         for row in s["summary"]:
-            key = (row["dataset"], conv, row["fuser"], row["metric"])
+            key = (row["dataset"], row.get("convention") or conv, row["fuser"], row["metric"])
             merged["rows"][key] = row
             merged["row_run"][key] = run_id
         for row in s["latency"]:
             merged["latency"][(row["dataset"], row["fuser"])] = {**row, "run_device": s.get("device")}
-        for key in ("failures", "missing", "unmatched"):
-            merged[key].extend({**r, "convention": conv} for r in s.get(key, []))
+        for key in ("failures", "missing", "unmatched"):   # a failed pair has no value under any convention
+            merged[key].extend({**r, "convention": c} for r in s.get(key, []) for c in convs)
         merged["efficiency"].extend(s.get("efficiency", []))
         for ds, plots in (s.get("plots") or {}).items():
             merged["plots"][ds] = plots
@@ -117,7 +120,7 @@ def _version_note(merged: dict[str, Any], ds: str, conv: str, keys: list[str]) -
         versions: dict[str, list[str]] = {}
         for key, run_id in merged["row_run"].items():
             if key[0] == ds and key[1] == conv and key[3] == m:
-                v = str(merged["run_metric_info"][run_id].get(m, {}).get("version", "?"))
+                v = str(merged["run_metric_info"][(run_id, conv)].get(m, {}).get("version", "?"))
                 if run_id not in versions.setdefault(v, []):
                     versions[v].append(run_id)
         if len(versions) > 1:

@@ -216,3 +216,13 @@ def test_execution_options_are_checked(tmp_path):
     c = RunConfig.from_file(y)
     assert (c.slurm.cores, c.slurm.memory, c.slurm.queue, c.slurm.jobs) == (8, "16GiB", "cpu", 3)
     assert c.resolved_executor() == "slurm"
+
+
+def test_a_run_with_two_conventions_gets_a_leaderboard_block_for_each(tmp_path):
+    lb = tmp_path / "lb.md"
+    out = run(cfg(tmp_path, leaderboard=str(lb), conventions=["tang2023", "cddfuse"], metrics=["SD"]))
+    text = lb.read_text()
+    assert "## Synthetic (embedded) — `tang2023`" in text and "## Synthetic (embedded) — `cddfuse`" in text
+    rows = pd.read_csv(out.files["summary_csv"]).set_index("convention")["mean"]
+    tang, cdd = text.split("— `cddfuse`", 1)
+    assert f"{rows['tang2023']:.4f}" in tang and f"{rows['cddfuse']:.4f}" in cdd
