@@ -99,9 +99,12 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
     with executor, BackgroundWriter(max_queued=8) as writer:
         state.writer = writer
         items = background(state.produce(datasets, entries), depth=2)
-        for res in executor.map_unordered(evaluate_plan, items):
-            state.finish(res)
-        state.close_bars()
+        try:
+            for res in executor.map_unordered(evaluate_plan, items):
+                state.finish(res)
+        finally:   # stop the producer while the writer still runs (it may wait for room in the writer's queue)
+            items.close()
+            state.close_bars()
     outcome.outcomes = [o for _, o in sorted(state.done, key=lambda t: t[0])]
     return outcome
 

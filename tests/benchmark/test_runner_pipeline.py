@@ -226,3 +226,26 @@ def test_a_run_with_two_conventions_gets_a_leaderboard_block_for_each(tmp_path):
     rows = pd.read_csv(out.files["summary_csv"]).set_index("convention")["mean"]
     tang, cdd = text.split("— `cddfuse`", 1)
     assert f"{rows['tang2023']:.4f}" in tang and f"{rows['cddfuse']:.4f}" in cdd
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_pipelined_run_exits_130_promptly_and_keeps_finished_pairs(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "res"
+    cmd = [sys.executable, "-m", "benchmark", "run", "--fusers", "tests.plugins.user_fusers:SlowMean",
+           "--metrics", "EN", "--jobs", "2", "--out", str(out), "--run-id", "k", "--leaderboard", "none",
+           "--no-plots", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / ".cache").rglob("*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert list((out / ".cache").rglob("*.png"))     # what was finished is kept
