@@ -140,10 +140,6 @@ class _Task:
     plan: list = field(default_factory=list)  # missing (metrics, conventions) groups
     png_job: Any = None                       # the writer job of a freshly fused PNG (returns its sha256)
 
-    @property
-    def label(self) -> str:
-        return f"{self.spec.key}/{self.entry.name}/{self.pair.name}"
-
 
 class _Stream:
     """The producer (cache lookups, loading, fusing; on a background thread) and the consumer

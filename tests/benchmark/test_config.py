@@ -22,7 +22,7 @@ def test_scalars_become_lists_and_strings_become_numbers():
     ("plots", "maybe", "plots: expected a boolean (true/false), got str 'maybe'"),
     ("datasets", [1.5], "datasets[0]: expected a string, got float 1.5"),
     ("limit", [3], "limit: expected an integer or none, got list [3]"),
-    ("conventions", [1], "convention[0]: expected a string, got int 1"),
+    ("conventions", [1.5], "convention[0]: expected a string, got float 1.5"),
     ("fuser_args", {"weight": 0.8}, "fuser_args['weight']: expected a mapping of keyword arguments, got float 0.8"),
     ("fuser_args", ["weight"], "fuser_args: expected key=value or fuser.key=value, got 'weight'"),
     ("checkpoints", 3, "checkpoints: expected a mapping or [FUSER=]PATH strings, got int 3"),
