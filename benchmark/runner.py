@@ -32,7 +32,9 @@ from .hardware import hardware_info
 from .io import ImageReadError, read_image
 from .outcomes import PairOutcome, RunOutcome
 from .pairs import CACHE_FORMAT, PairCache, record_key, safe_name, save_png, write_record
-from .slots import evaluate_plan, metric_slot, missing_plan
+from .slots import evaluate_plan, metric_slot, missing_plan, warm_up
+
+_WARM_UP = "warm-up"   # key of the items that only start a worker
 
 
 def _dataset_meta(spec: DatasetSpec, n_found: int, n_used: int, limit: int | None) -> dict[str, Any]:
@@ -98,10 +100,14 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
                              scheduler=config.scheduler, slurm=config.slurm)
     with executor, BackgroundWriter(max_queued=8) as writer:
         state.writer = writer
+        if config.resolved_executor() in ("local", "dask"):   # start the workers while the first pairs load
+            for i in range(min(executor.workers, executor.max_in_flight)):
+                executor.submit((_WARM_UP, i), warm_up)
         items = background(state.produce(datasets, entries), depth=2)
         try:
             for res in executor.map_unordered(evaluate_plan, items):
-                state.finish(res)
+                if res.key[0] != _WARM_UP:
+                    state.finish(res)
         finally:   # stop the producer while the writer still runs (it may wait for room in the writer's queue)
             items.close()
             state.close_bars()

@@ -57,3 +57,8 @@ def evaluate_plan(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray,
             for m, rec in values.items():
                 out[metric_slot(m, conv)] = rec
     return out
+
+
+def warm_up() -> None:
+    """Nothing to compute: a worker that runs this has imported this module, :mod:`metrics` and numpy
+    (the runner sends one per worker first, so start-up overlaps the loading of the first pairs)."""

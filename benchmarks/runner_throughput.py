@@ -103,8 +103,22 @@ def uncontended(pair_dir: Path, keys: list[str], convention: str) -> tuple[float
     return t_metric, time.perf_counter() - t0
 
 
+def idle_breakdown(spans: list[tuple[str, float, float]], t0: float, t1: float) -> dict:
+    """Where the workers were idle, summed over workers (seconds): from the start of ``benchmark.run``
+    to their first item (pool start-up, listing, the first load + fusion), between items, and from
+    their last item to the end of ``benchmark.run`` (the other worker's last item, result files)."""
+    out = {"before_first": 0.0, "between": 0.0, "after_last": 0.0}
+    for w in sorted({s[0] for s in spans}):
+        mine = sorted((a, b) for who, a, b in spans if who == w)
+        out["before_first"] += max(0.0, mine[0][0] - t0)
+        out["between"] += sum(max(0.0, mine[i + 1][0] - mine[i][1]) for i in range(len(mine) - 1))
+        out["after_last"] += max(0.0, t1 - mine[-1][1])
+    return out
+
+
 def run(args) -> dict:
     import benchmark
+    import benchmark.runner
     import metrics
     from benchmark.hardware import cpu_model
 
@@ -125,9 +139,20 @@ def run(args) -> dict:
                                   data_root=str(work / "data"), out=str(work / "out"), run_id="throughput",
                                   leaderboard=None, plots=False, progress=False, max_in_flight=args.max_in_flight,
                                   batch_size=args.batch_size, **extra)
+        spans: list[tuple[str, float, float]] = []     # (worker, start, end) of every metric item (epoch s)
+        finish = benchmark.runner._Stream.finish
+
+        def finish_and_note(self, res):   # observation only: the runner's own method does the work
+            spans.append((res.worker, res.started_at, res.started_at + res.elapsed_s))
+            return finish(self, res)
+
+        benchmark.runner._Stream.finish = finish_and_note
         load_before = os.getloadavg()[0]
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        outcome = benchmark.run(cfg, log=lambda msg: None)
+        epoch0, cpu0, t0 = time.time(), time.process_time(), time.perf_counter()
+        try:
+            outcome = benchmark.run(cfg, log=lambda msg: None)
+        finally:
+            benchmark.runner._Stream.finish = finish
         wall, runner_cpu = time.perf_counter() - t0, time.process_time() - cpu0
         load_after = os.getloadavg()[0]
     finally:
@@ -153,6 +178,7 @@ def run(args) -> dict:
         "ideal_s": ideal, "ratio": ideal / wall,
         "ratio_vs_uncontended": args.pairs * t_uncontended / args.workers / wall,
         "pairs_per_s": args.pairs / wall,
+        "worker_idle_s": idle_breakdown(spans, epoch0, epoch0 + wall),
     }
 
 
@@ -192,6 +218,9 @@ def main(argv=None) -> int:
           f"{r['ratio_vs_uncontended']:.3f}")
     print(f"  runner process CPU per pair      {r['runner_process_cpu_per_pair_s']:8.3f} s   (loader, fusion, "
           f"PNG encoding + writes, main thread); one PNG encoding uncontended {r['png_encode_uncontended_s']:.3f} s")
+    idle = r["worker_idle_s"]
+    print(f"  worker idle (both workers)       before first item {idle['before_first']:.2f} s, between items "
+          f"{idle['between']:.2f} s, after last item {idle['after_last']:.2f} s")
     if args.json is not None:
         args.json.write_text(json.dumps(r, indent=2) + "\n")
     return 0 if r["ratio"] >= args.target else 1
