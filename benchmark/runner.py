@@ -78,9 +78,7 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
     """Fuse and evaluate a validated ``config`` with its built fusers (:func:`build_entries`); returns
     the outcome (no result files written yet). Exceptions other than one pair's failure (an
     environment error of the writer, Ctrl-C) stop the run; what was finished is cached."""
-    from .engine import make_executor
-    from .engine.loader import background
-    from .engine.writer import BackgroundWriter
+    from .engine import ExecutorError, ExecutorUnavailableError
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out_dir = Path(config.out)
@@ -96,6 +94,22 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
     datasets = [_list_dataset(name, config, outcome, log) for name in config.datasets]   # all, before any work
 
     state = _Stream(config, PairCache(out_dir), run_dir, outcome, hardware, log)
+    try:
+        _stream(config, datasets, entries, state)
+    except ExecutorUnavailableError as exc:     # dask not installed: what to install (exit 2)
+        raise ConfigError(f"executor: {exc}") from None
+    except ExecutorError as exc:                # the scheduler cannot be reached or was lost (exit 3)
+        raise OSError(f"executor {config.resolved_executor()!r}: {exc}") from None
+    outcome.outcomes = [o for _, o in sorted(state.done, key=lambda t: t[0])]
+    return outcome
+
+
+def _stream(config: RunConfig, datasets, entries: list[FuserEntry], state: "_Stream") -> None:
+    """Run every pair through the executor; the outcomes land in ``state.done``."""
+    from .engine import make_executor
+    from .engine.loader import background
+    from .engine.writer import BackgroundWriter
+
     executor = make_executor(config.resolved_executor(), jobs=config.jobs, max_in_flight=config.max_in_flight,
                              scheduler=config.scheduler, slurm=config.slurm)
     with executor, BackgroundWriter(max_queued=8) as writer:
@@ -111,8 +125,6 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
         finally:   # stop the producer while the writer still runs (it may wait for room in the writer's queue)
             items.close()
             state.close_bars()
-    outcome.outcomes = [o for _, o in sorted(state.done, key=lambda t: t[0])]
-    return outcome
 
 
 def _list_dataset(name: str, config: RunConfig, outcome: RunOutcome, log) -> tuple[DatasetSpec, list[Pair]]:

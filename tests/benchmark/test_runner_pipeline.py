@@ -249,3 +249,24 @@ def test_ctrl_c_during_a_pipelined_run_exits_130_promptly_and_keeps_finished_pai
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     assert list((out / ".cache").rglob("*.png"))     # what was finished is kept
+
+
+def test_executor_failures_are_one_error_line_with_their_exit_code(tmp_path, monkeypatch, capsys):
+    import benchmark.engine
+    from benchmark.engine import ExecutorError, ExecutorUnavailableError
+
+    def unreachable(*a, **k):
+        raise ExecutorError("dask executor: cannot connect to the scheduler at tcp://nowhere:8786: OSError: timed out")
+
+    def not_installed(*a, **k):
+        raise ExecutorUnavailableError("the dask executor needs: pip install -e '.[dask]' (No module named 'x')")
+
+    argv = ["run", "--fusers", "mean", "--metrics", "EN", "--limit", "1", "--out", str(tmp_path),
+            "--leaderboard", "none", "--no-plots"]
+    monkeypatch.setattr(benchmark.engine, "make_executor", unreachable)
+    assert main(argv) == ExitCode.ENVIRONMENT
+    err = capsys.readouterr().err
+    assert err.startswith("error: executor 'serial': dask executor: cannot connect") and "Traceback" not in err
+    monkeypatch.setattr(benchmark.engine, "make_executor", not_installed)
+    assert main(argv) == ExitCode.USAGE
+    assert "pip install -e '.[dask]'" in capsys.readouterr().err
