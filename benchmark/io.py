@@ -54,8 +54,10 @@ def is_grey(image: np.ndarray) -> bool:
     return bool(np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2]))
 
 
-def write_png(path: str | Path, image: np.ndarray) -> None:
-    """Write a uint8 H×W or H×W×3 array as lossless PNG, atomically."""
+def write_png(path: str | Path, image: np.ndarray) -> str:
+    """Write a uint8 H×W or H×W×3 array as lossless PNG (Pillow's default zlib level 6), atomically;
+    return the sha256 (hex) of the bytes written."""
+    import hashlib
     import io as _io
 
     from PIL import Image
@@ -64,4 +66,6 @@ def write_png(path: str | Path, image: np.ndarray) -> None:
         raise ValueError(f"write_png({path}): expected uint8, got {image.dtype}")
     buf = _io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())
+    data = buf.getvalue()
+    atomic_write_bytes(path, data)
+    return hashlib.sha256(data).hexdigest()

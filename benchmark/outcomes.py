@@ -26,6 +26,7 @@ class PairOutcome:
     metric_s: float | None = None                   # wall / CPU seconds of the metric work in its worker, and
     metric_cpu_s: float | None = None               # the worker (host:pid); None when nothing was computed
     worker: str | None = None
+    batch_size: int | None = None                   # pairs fused in the call latency_s comes from (None: not recorded)
 
 
 @dataclass

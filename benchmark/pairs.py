@@ -17,21 +17,19 @@ pairs in flight.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 
-from ivif_toolbox import atomic_write_bytes, atomic_write_json, sha256_file
+from ivif_toolbox import atomic_write_json, sha256_file
 
 from .datasets import Pair
 from .evaluation import evaluate_pair
 from .io import read_image
 from .slots import metric_slot
 
-__all__ = ["CACHE_FORMAT", "PairCache", "record_key", "safe_name", "metric_slot", "save_png", "write_record",
+__all__ = ["CACHE_FORMAT", "PairCache", "record_key", "safe_name", "metric_slot", "write_record",
            "compute_metrics"]
 
 #: version of the record layout; records of another format are recomputed
@@ -81,23 +79,9 @@ class PairCache:
             return False
 
 
-def save_png(path: Path, image: np.ndarray) -> str:
-    """Encode ``image`` (uint8 H×W or H×W×3) as lossless PNG (zlib level 6, Pillow's default), write it
-    atomically and return the sha256 of the bytes written (for the record)."""
-    from PIL import Image
-
-    if image.dtype != np.uint8:
-        raise ValueError(f"save_png({path}): expected uint8, got {image.dtype}")
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    data = buf.getvalue()
-    atomic_write_bytes(path, data)
-    return hashlib.sha256(data).hexdigest()
-
-
 def write_record(path: Path, rec: dict[str, Any], png_job=None) -> None:
-    """Write a cache record atomically; ``png_job`` (the writer job of its fused PNG, returning the
-    PNG's sha256) is waited for first, so a record never names an image that is not on disk."""
+    """Write a cache record atomically; ``png_job`` (the writer job of its fused PNG,
+    :func:`benchmark.io.write_png`, returning the PNG's sha256) is waited for first, so a record never names an image that is not on disk."""
     if png_job is not None:
         rec = {**rec, "png_sha256": png_job.result()}
     atomic_write_json(path, rec)

@@ -97,8 +97,9 @@ def latency_rows(outcome) -> list[dict[str, Any]]:
         out.append({"dataset": ds, "fuser": fu, "mean_s": float(s.mean()),
                     "std_s": float(s.std(ddof=1)) if len(pairs) > 1 else 0.0, "count": len(pairs),
                     "device": outcome.config.device, "hardware": hardware,
-                    "note": "fusion only (fuser.run incl. padding); I/O and colour conversion excluded; "
-                            "cached pairs keep the latency measured when they were fused"})
+                    "batch_sizes": sorted({o.batch_size for o in pairs if o.batch_size is not None}),
+                    "note": "fusion only (fuser.run incl. padding; a batch's time divided by its size); I/O and "
+                            "colour conversion excluded; cached pairs keep the latency measured when they were fused"})
     return out
 
 

@@ -29,9 +29,9 @@ from .datasets import DatasetError, DatasetSpec, Pair, get_dataset
 from .errors import ConfigError
 from .fusers import FuserEntry, build_fuser_entry
 from .hardware import hardware_info
-from .io import ImageReadError, read_image
+from .io import ImageReadError, read_image, write_png
 from .outcomes import PairOutcome, RunOutcome
-from .pairs import CACHE_FORMAT, PairCache, record_key, safe_name, save_png, write_record
+from .pairs import CACHE_FORMAT, PairCache, record_key, safe_name, write_record
 from .slots import evaluate_plan, metric_slot, missing_plan, warm_up
 
 _WARM_UP = "warm-up"   # key of the items that only start a worker
@@ -275,7 +275,7 @@ class _Stream:
         if error is not None:
             self._fail(task, error)
             return
-        task.png_job = self.writer.submit(save_png, task.png_path, image)
+        task.png_job = self.writer.submit(write_png, task.png_path, image)
         self.writer.submit(write_record, task.rec_path, _snapshot(task.rec), task.png_job)
         yield from self._submit(task, sources, image, None)
 
@@ -323,7 +323,8 @@ class _Stream:
         values = {c: {m: {**have[metric_slot(m, c)], "metric": m} for m in self.metrics} for c in self.conventions}
         return PairOutcome(task.spec.key, task.entry.name, task.pair.name, "ok", latency_s=task.rec.get("latency_s"),
                            values=values, fused_path=self._fused_path(task), cached=task.fused_cached,
-                           metrics_cached=metrics_cached, hardware=task.rec.get("hardware"))
+                           metrics_cached=metrics_cached, hardware=task.rec.get("hardware"),
+                           batch_size=task.rec.get("batch_size"))
 
     def _fail(self, task: _Task, message: str, tb: str | None = None) -> None:
         if tb is not None:     # the pair's record keeps the whole traceback (no image: a rerun fuses again)

@@ -86,7 +86,7 @@ def uncontended(pair_dir: Path, keys: list[str], convention: str) -> tuple[float
     from benchmark.engine.batching import fuse_one
     from benchmark.evaluation import evaluate_pair
     from benchmark.datasets import Pair
-    from benchmark.pairs import save_png
+    from benchmark.io import write_png
 
     pair = Pair("llvip", "00000", pair_dir / "infrared" / "test" / "00000.jpg",
                 pair_dir / "visible" / "test" / "00000.jpg")
@@ -99,7 +99,7 @@ def uncontended(pair_dir: Path, keys: list[str], convention: str) -> tuple[float
     evaluate_pair(fused, loaded.ir_raw, loaded.vis_raw, keys, convention)
     t_metric = time.perf_counter() - t0
     t0 = time.perf_counter()
-    save_png(pair_dir.parent / "encode-probe.png", fused)
+    write_png(pair_dir.parent / "encode-probe.png", fused)
     return t_metric, time.perf_counter() - t0
 
 

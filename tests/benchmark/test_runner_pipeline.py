@@ -186,13 +186,31 @@ def test_run_keeps_the_leaderboard_blocks_of_earlier_runs_in_the_same_folder(tmp
 
 
 # ------------------------------------------------------------------------------ executors
+def same_size_msrs(root: Path, n: int = 6) -> Path:
+    """``n`` random 40×52 pairs laid out as MSRS (test/ir, test/vi), so that consecutive pairs batch."""
+    import numpy as np
+    from PIL import Image
+
+    for sub in ("ir", "vi"):
+        (root / "MSRS" / "test" / sub).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (40, 52), dtype=np.uint8)).save(root / "MSRS" / "test" / "ir" / f"{i:02d}.png")
+        Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(root / "MSRS" / "test" / "vi" / f"{i:02d}.png")
+    return root
+
+
 def test_local_processes_and_batches_give_the_serial_results(tmp_path):
-    serial = run(cfg(tmp_path, run_id="s", limit=None, fusers=["mean", "max"]))
-    local = run(cfg(tmp_path / "l", run_id="l", limit=None, fusers=["mean", "max"], jobs=2, batch_size=3,
-                    max_in_flight=3))
+    data = str(same_size_msrs(tmp_path / "data"))
+    common = dict(datasets=["synthetic", "msrs"], data_root=data, limit=None, fusers=["mean", "max"])
+    serial = run(cfg(tmp_path, run_id="s", **common))
+    local = run(cfg(tmp_path / "l", run_id="l", jobs=2, batch_size=3, max_in_flight=3, **common))
     assert local.config.resolved_executor() == "local"
     for f in ("summary_csv", "per_image"):
         assert local.files[f].read_text() == serial.files[f].read_text()
+    latency = {(r["dataset"], r["fuser"]): r["batch_sizes"]
+               for r in json.loads(local.files["summary_json"].read_text())["latency"]}
+    assert latency[("msrs", "mean")] == [3] and latency[("synthetic", "mean")] == [1]
 
 
 def test_execution_options_are_checked(tmp_path):
