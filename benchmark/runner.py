@@ -283,10 +283,6 @@ class _Stream:
         if error is not None:
             self._fail(task, error)
             return
-        if not task.plan:                       # fused now, every value already cached (another run's)
-            self._link(task)
-            self._record(task.index, self._ok(task, metrics_cached=True))
-            return
         self.in_flight[task.index] = task
         yield task.index, (image, sources[0], sources[1], task.plan)
 
