@@ -35,6 +35,9 @@ from .pairs import CACHE_FORMAT, PairCache, record_key, safe_name, write_record
 from .slots import evaluate_plan, metric_slot, missing_plan, warm_up
 
 _WARM_UP = "warm-up"   # key of the items that only start a worker
+#: write jobs queued at most (a pair queues 3 to 5: PNG, records, link; a PNG job holds its image, 4 MB
+#: for 1280×1024 RGB): room for the encoder to fall a few pairs behind without stalling the fusion
+_WRITER_QUEUE = 32
 
 
 def _dataset_meta(spec: DatasetSpec, n_found: int, n_used: int, limit: int | None) -> dict[str, Any]:
@@ -112,7 +115,7 @@ def _stream(config: RunConfig, datasets, entries: list[FuserEntry], state: "_Str
 
     executor = make_executor(config.resolved_executor(), jobs=config.jobs, max_in_flight=config.max_in_flight,
                              scheduler=config.scheduler, slurm=config.slurm)
-    with executor, BackgroundWriter(max_queued=8) as writer:
+    with executor, BackgroundWriter(max_queued=_WRITER_QUEUE) as writer:
         state.writer = writer
         if config.resolved_executor() in ("local", "dask"):   # start the workers while the first pairs load
             for i in range(min(executor.workers, executor.max_in_flight)):
