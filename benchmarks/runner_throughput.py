@@ -17,8 +17,9 @@ which the ratio does not count against the pipeline; the script therefore also r
 
 * the CPU time of the runner's own process (loader, fusion, writer and main threads) per pair, next
   to the workers' CPU time per pair: the share of the cores the producer side takes;
-* the time of one uncontended metric call and of one PNG encoding (zlib level 6, Pillow's default),
-  measured in this process before the run, and the ratio against the uncontended call.
+* the time of one uncontended metric call and of one fused-PNG encoding + write
+  (``benchmark.io.write_png``, at the runner's zlib level), measured in this process before the
+  run, and the ratio against the uncontended call.
 
 Usage (from the repository root)::
 
