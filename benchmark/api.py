@@ -21,14 +21,16 @@ def _stderr(msg: str) -> None:
 def run(cfg: RunConfig, *, log: Callable[[str], None] | None = None) -> RunOutcome:
     """Do everything ``cfg`` says: fuse and evaluate every dataset × fuser × pair (cached, resumable),
     measure efficiency (``profile``), draw figures (``plots``), write the result files of
-    ``<out>/<run id>/`` and regenerate the leaderboard (``leaderboard``).
+    ``<out>/<run id>/`` and regenerate the leaderboard (``leaderboard``) from every finished run in
+    ``out`` (oldest first, this run last: its (dataset, fuser, convention) rows replace earlier ones,
+    the blocks of other datasets and conventions are kept).
 
     ``cfg`` is validated (and its defaults filled) first. ``log`` receives progress notes (default:
     stderr). Every file is written atomically; finished pairs are cached as soon as they are done, so
     an interrupted run resumes where it stopped.
     """
     from .figures import make_plots
-    from .report import write_leaderboard
+    from .report import find_runs, write_leaderboard
     from .results import write_run_results
     from .runner import build_entries, evaluate
 
@@ -44,8 +46,9 @@ def run(cfg: RunConfig, *, log: Callable[[str], None] | None = None) -> RunOutco
     if cfg.plots:
         outcome.plots = make_plots(outcome)
     outcome.files = write_run_results(outcome)
-    if cfg.leaderboard:
-        outcome.leaderboard = write_leaderboard([outcome.run_dir], Path(cfg.leaderboard))
+    if cfg.leaderboard:   # every finished run of this --out folder, this one last (its rows replace older ones)
+        runs = [r for r in find_runs(Path(cfg.out)) if r.resolve() != outcome.run_dir.resolve()]
+        outcome.leaderboard = write_leaderboard(runs + [outcome.run_dir], Path(cfg.leaderboard))
     return outcome
 
 

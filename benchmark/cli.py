@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fusers", nargs="+", help="registered names, folder:NAME=PATH, or package.module:Class "
                                                 "(default: every registered fuser that needs no weights)")
     r.add_argument("--metrics", nargs="+", help="metric names (default: all 12)")
-    r.add_argument("--convention", help="metric convention (default: tang2023)")
+    r.add_argument("--convention", dest="conventions", nargs="+", metavar="CONVENTION",
+                   help="metric convention(s), each evaluated on every triplet, or 'all' (default: tang2023)")
     r.add_argument("--data-root", dest="data_root", help="folder holding the datasets (default: $FUSION_DATA, "
                                                          "else ./data)")
     r.add_argument("--out", help="results folder (default: results/)")
@@ -57,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "so reruns resume)")
     r.add_argument("--jobs", help="parallel metric workers (default 1)")
     r.add_argument("--limit", help="use only the first N pairs of each dataset")
+    r.add_argument("--executor", help="where metrics are computed: serial (this process), local (--jobs "
+                                      "processes), dask (--scheduler), slurm (config file 'slurm:' section); "
+                                      "default serial for --jobs 1, else local")
+    r.add_argument("--scheduler", help="dask executor: address of a running scheduler, e.g. tcp://HOST:8786")
+    r.add_argument("--max-in-flight", dest="max_in_flight", help="pairs handed to the workers and not finished, "
+                                                                  "at most (default 2 × workers)")
+    r.add_argument("--batch-size", dest="batch_size",
+                   help="same-size pairs fused in one call on the fuser's device (default 1; PyTorch does not "
+                        "promise identical outputs for batch sizes > 1, e.g. oneDNN on CPU, cuDNN on GPU: "
+                        "an 8-bit pixel may differ by one; 1 reproduces the per-pair results exactly)")
     _add_fuser_options(r)
     r.add_argument("--profile", action="store_const", const=True, help="also measure params, FLOPs, latency, "
                                                                         "peak memory")

@@ -101,6 +101,41 @@ def parse_checkpoints(value: Any, cfg: Any) -> dict[str, str]:
     return out
 
 
+def parse_conventions(value: Any, cfg: Any) -> list[str]:
+    """A list of convention names from one name, a list of names, or ``"all"`` (every registered
+    convention, in the registry's order); duplicates are dropped, the order kept. Names are checked
+    against the registry by :meth:`RunConfig.validate`."""
+    import metrics
+
+    names = coerce([value] if isinstance(value, str) else value, list[str], "convention")
+    if any(n.strip().lower() == "all" for n in names):
+        if len(names) > 1:
+            raise ConfigError(f"convention: 'all' stands alone, got {names}")
+        return list(metrics.CONVENTIONS)
+    return list(dict.fromkeys(names))
+
+
+def parse_slurm(value: Any, cfg: Any):
+    """The ``slurm:`` section (a mapping of :class:`benchmark.engine.SlurmConfig` fields) or None."""
+    import dataclasses
+
+    from .engine import SlurmConfig
+
+    if value is None or isinstance(value, SlurmConfig):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(f"slurm: expected a mapping (cores, memory, walltime, queue, jobs, ...), "
+                          f"got {type(value).__name__} {value!r}")
+    known = [f.name for f in dataclasses.fields(SlurmConfig)]
+    unknown = [k for k in value if k not in known]
+    if unknown:
+        raise ConfigError(f"slurm: unknown key(s) {unknown}; known: {known}")
+    try:
+        return SlurmConfig(**value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def parse_progress(value: Any, cfg: Any) -> bool | None:
     """True/False, or None (also "auto"): progress bars when stderr is a terminal."""
     if isinstance(value, str) and value.strip().lower() == "auto":
@@ -197,10 +232,34 @@ def _check_metrics_names(cfg: "RunConfig") -> None:
         cfg.metrics = [metrics.get_metric(m).key for m in cfg.metrics]
     except metrics.UnknownMetricError as exc:
         raise ConfigError(f"metrics: {exc}") from None
+    if not cfg.conventions:
+        raise ConfigError("convention: expected at least one convention name (or 'all'), got none")
     try:
-        metrics.get_convention(cfg.convention)
+        cfg.conventions = [metrics.get_convention(c).name for c in cfg.conventions]
     except metrics.UnknownConventionError as exc:
         raise ConfigError(f"convention: {exc}") from None
+
+
+def _check_execution(cfg: "RunConfig") -> None:
+    from .engine import EXECUTOR_KINDS
+
+    if cfg.executor is not None and cfg.executor not in EXECUTOR_KINDS:
+        from ivif_toolbox import UnknownNameError
+
+        raise UnknownNameError("executor", cfg.executor, list(EXECUTOR_KINDS))
+    kind = cfg.resolved_executor()
+    _check_positive("batch_size", cfg.batch_size)
+    _check_positive("max_in_flight", cfg.max_in_flight, allow_none=True)
+    if kind == "dask" and not cfg.scheduler:
+        raise ConfigError("scheduler: the dask executor needs the address of a running scheduler "
+                          "(--scheduler tcp://HOST:8786)")
+    if kind != "dask" and cfg.scheduler:
+        raise ConfigError(f"scheduler: applies to the dask executor only (executor is {kind!r})")
+    if kind == "slurm" and cfg.slurm is None:
+        raise ConfigError("slurm: the slurm executor needs a 'slurm:' section in the config file "
+                          "(cores, memory, walltime, queue, jobs)")
+    if kind != "slurm" and cfg.slurm is not None:
+        raise ConfigError(f"slurm: the 'slurm:' section applies to the slurm executor only (executor is {kind!r})")
 
 
 def _fuser_args_field() -> Any:
@@ -220,7 +279,10 @@ class RunConfig(ConfigBase):
     datasets: list[str] = field(default_factory=lambda: ["synthetic"])
     fusers: list[str] | None = None           # None -> default_fusers()
     metrics: list[str] | None = None          # None -> all 12, in the papers' order
-    convention: str = DEFAULT_CONVENTION
+    # the metric conventions, each evaluated on every triplet (config file / CLI: ``convention``,
+    # one name, a list, or "all")
+    conventions: list[str] = field(default_factory=lambda: [DEFAULT_CONVENTION],
+                                   metadata={"parse": parse_conventions})
     data_root: str = field(default_factory=default_data_root)
     out: str = "results"
     run_id: str | None = None                 # None -> derived from the config (reruns resume)
@@ -234,6 +296,32 @@ class RunConfig(ConfigBase):
     plots: bool = True                        # PNG figures under <run>/plots/
     leaderboard: str | None = "leaderboard.md"   # None: do not write one
     progress: bool | None = field(default=None, metadata={"parse": parse_progress})  # None: when stderr is a tty
+    # where the metrics are computed (none of these changes a number, so none is part of the run id)
+    executor: str | None = None               # serial|local|dask|slurm; None: serial for jobs=1, else local
+    scheduler: str | None = None              # dask: address of a running scheduler (tcp://host:8786)
+    max_in_flight: int | None = None          # pairs submitted and not finished, at most (None: 2 × workers)
+    batch_size: int = 1                       # same-size pairs fused in one call (torch fusers on their device)
+    slurm: Any = field(default=None, metadata={"parse": parse_slurm})   # engine.SlurmConfig, for executor slurm
+
+    @classmethod
+    def from_dict(cls, data, origin: str = "config"):
+        """As :meth:`ConfigBase.from_dict`; the key ``convention`` (config files, ``--convention``)
+        fills :attr:`conventions`."""
+        data = {str(k).replace("-", "_"): v for k, v in data.items()} if isinstance(data, dict) else data
+        if isinstance(data, dict) and "convention" in data:
+            if "conventions" in data:
+                raise ConfigError(f"{origin}: give 'convention' or 'conventions', not both")
+            data["conventions"] = data.pop("convention")
+        return super().from_dict(data, origin)
+
+    @property
+    def convention(self) -> str:
+        """The first of :attr:`conventions` (for code that handles one convention)."""
+        return self.conventions[0]
+
+    def resolved_executor(self) -> str:
+        """The executor kind: as configured, else ``serial`` for ``jobs == 1`` and ``local`` otherwise."""
+        return self.executor or ("serial" if self.jobs == 1 else "local")
 
     def validate(self) -> "RunConfig":
         """Check every value (names against the registries) and fill the defaults; returns self."""
@@ -254,6 +342,7 @@ class RunConfig(ConfigBase):
             check_token(f)
         _check_metrics_names(self)
         _check_positive("jobs", self.jobs)
+        _check_execution(self)
         _check_positive("limit", self.limit, allow_none=True)
         _check_positive("profile_runs", self.profile_runs, minimum=2)
         _check_device(self.device)
@@ -271,8 +360,9 @@ class RunConfig(ConfigBase):
         """The run id; by default a hash of what determines the results, so a rerun resumes in place."""
         if self.run_id:
             return self.run_id
-        ident = {k: getattr(self, k) for k in ("datasets", "fusers", "metrics", "convention", "limit",
-                                                 "fuser_args", "checkpoints")}
+        ident = {k: getattr(self, k) for k in ("datasets", "fusers", "metrics", "limit", "fuser_args", "checkpoints")}
+        # one convention: the string, as before several were possible (run ids of earlier runs stay valid)
+        ident["convention"] = self.conventions[0] if len(self.conventions) == 1 else list(self.conventions)
         ident["data_root"] = str(Path(self.data_root).resolve())
         digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:10]
         return f"run-{digest}"

@@ -198,7 +198,7 @@ class ResultFolder:
 
         return hashlib.sha256(json.dumps(self.config(), sort_keys=True).encode()).hexdigest()[:16]
 
-    def _folder_for(self, dataset: str, title: str) -> Path:
+    def folder_for(self, dataset: str, title: str) -> Path:
         for sub in (dataset, title, title.lower(), dataset.upper()):
             if (self.path / sub).is_dir():
                 return self.path / sub
@@ -212,7 +212,7 @@ class ResultFolder:
 
     def match(self, dataset: str, title: str, pair_names: list[str]) -> tuple[dict[str, Path], list[Path]]:
         """Map pair name -> file; also return the files that matched no pair (reported, not used)."""
-        files = self._files(self._folder_for(dataset, title))
+        files = self._files(self.folder_for(dataset, title))
         method = self.name.lower()
         found: dict[str, Path] = {}
         for name in pair_names:

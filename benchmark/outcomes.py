@@ -17,10 +17,16 @@ class PairOutcome:
     status: str                                     # "ok", "failed", "missing"
     message: str = ""
     latency_s: float | None = None
-    values: dict[str, dict[str, Any]] = field(default_factory=dict)   # metric -> {value, units, ...}
+    values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)   # convention -> metric -> {value, ...}
     fused_path: Path | None = None
-    cached: bool = False
+    cached: bool = False                            # the fused image came from the cache (not fused in this run)
     hardware: dict[str, Any] | None = None          # where latency_s was measured (None: not recorded)
+    metrics_cached: bool = False                    # every metric value came from the cache (none computed)
+    traceback: str | None = None                    # a failed pair: the full traceback, when there is one
+    metric_s: float | None = None                   # wall / CPU seconds of the metric work in its worker, and
+    metric_cpu_s: float | None = None               # the worker (host:pid); None when nothing was computed
+    worker: str | None = None
+    batch_size: int | None = None                   # pairs fused in the call latency_s comes from (None: not recorded)
 
 
 @dataclass
@@ -53,10 +59,12 @@ class RunOutcome:
 
     def summary(self) -> str:
         """What ``run`` prints on stdout."""
-        n_ok = sum(o.status == "ok" for o in self.outcomes)
-        n_cached = sum(o.cached for o in self.outcomes)
-        lines = [f"results: {self.run_dir}/ ({n_ok} pair results, {n_cached} from cache; per_image.csv, "
-                 f"summary.csv, summary.json, config.json, fused/{', plots/' if self.plots else ''})"]
+        ok = [o for o in self.outcomes if o.status == "ok"]
+        n_cached = sum(o.cached and o.metrics_cached for o in ok)
+        reuse = (f"fused images reused {sum(o.cached for o in ok)}, metric values all reused "
+                 f"{sum(o.metrics_cached for o in ok)}")
+        lines = [f"results: {self.run_dir}/ ({len(ok)} pair results, {n_cached} from cache ({reuse}); "
+                 f"per_image.csv, summary.csv, summary.json, config.json, fused/{', plots/' if self.plots else ''})"]
         if self.leaderboard is not None:
             lines.append(f"leaderboard: {self.leaderboard}")
         if self.missing:

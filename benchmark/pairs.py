@@ -1,39 +1,39 @@
-"""The work on one pair: cache lookup, fusing, metric computation, and the cache itself.
+"""The per-pair cache: one JSON record + the fused PNG per (dataset, pair, sources, fuser config).
 
 Per-pair results are cached in ``<out>/.cache/`` as one JSON record (plus the fused PNG) per
 (dataset, pair, source-file hashes, fuser config incl. checkpoint hash). Metric values inside a
-record are keyed by metric + convention + metric version (:func:`metric_slot`). Every record is
-written atomically as soon as its pair is finished, so an interrupted run (Ctrl-C, ``kill -9``) loses
-at most the pairs in flight. A record of a fused pair also holds the latency and the hardware it was
-measured on (``hardware``, absent from records written before it was recorded).
+record are keyed by metric + convention + metric version (:func:`benchmark.slots.metric_slot`), so
+a run with another convention or metric adds values to the same record. A record of a fused pair
+also holds the fusion latency, the hardware it was measured on (``hardware``, absent from records
+written before it was recorded) and the sha256 of the fused PNG (``png_sha256``): a PNG that no
+longer matches it (truncated, replaced by hand) is fused again, and its metrics recomputed, instead
+of being trusted. A pair whose fusion failed gets a record with its ``failure`` (message and full
+traceback) and no image; a rerun tries it again.
+
+Every record is written atomically (:mod:`ivif_toolbox`) as soon as its pair is fused and again as
+soon as its metrics are complete, so an interrupted run (Ctrl-C, ``kill -9``) loses at most the
+pairs in flight.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import time
-import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-import numpy as np
 
-import metrics as metrics_pkg
+from ivif_toolbox import atomic_write_json, sha256_file
 
-from .colour import luma, recombine, unit_to_uint8
 from .datasets import Pair
-from .fusers import FuserEntry
+from .evaluation import evaluate_pair
 from .io import read_image
+from .slots import metric_slot
+
+__all__ = ["CACHE_FORMAT", "PairCache", "record_key", "safe_name", "metric_slot", "write_record",
+           "compute_metrics"]
 
 #: version of the record layout; records of another format are recomputed
 CACHE_FORMAT = 1
-
-
-def metric_slot(metric: str, convention: str) -> str:
-    """Key of a metric value inside a cache record: metric, convention and the metric's version."""
-    version = metrics_pkg.provenance(metric, convention)["version"]
-    return f"{metric}|{convention}|{version}"
 
 
 def record_key(dataset: str, pair: str, source_hash: str, fuser_hash: str) -> str:
@@ -65,47 +65,30 @@ class PairCache:
             return None
         except (json.JSONDecodeError, OSError):
             return None  # a torn file cannot exist (atomic writes), but a hand-edited one is recomputed
-        return rec if rec.get("format") == CACHE_FORMAT else None
+        return rec if isinstance(rec, dict) and rec.get("format") == CACHE_FORMAT else None
 
-
-def compute_metrics(fused_path: str, pair: Pair, metric_keys: list[str], convention: str) -> dict[str, dict[str, Any]]:
-    """Worker: read the saved fused PNG and the sources as stored, compute the metrics.
-
-    A metric that refuses the images (``ValueError``) or is undefined for them (NaN) gets value None
-    and its reason under ``error``; warnings are recorded under ``warnings``. Other exceptions (an
-    unreadable file, a bug) propagate.
-    """
-    fused = read_image(fused_path)
-    ir_raw, vis_raw = pair.raw()
-    out: dict[str, dict[str, Any]] = {}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    @staticmethod
+    def fused_ok(rec: dict[str, Any] | None, png_path: Path) -> bool:
+        """True when ``png_path`` exists and its sha256 is the one ``rec`` recorded when it was written
+        (a record without ``png_sha256``, or a PNG changed since, is not trusted)."""
+        if rec is None or not rec.get("png_sha256") or not png_path.is_file():
+            return False
         try:
-            values = metrics_pkg.compute(fused, ir_raw, vis_raw, metrics=metric_keys, convention=convention)
-            errors: dict[str, str] = {}
-        except ValueError:
-            values, errors = {}, {}
-            for m in metric_keys:   # isolate the metric that refuses these images
-                try:
-                    values.update(metrics_pkg.compute(fused, ir_raw, vis_raw, metrics=[m], convention=convention))
-                except ValueError as exc:
-                    errors[m] = str(exc)
-    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-    for m in metric_keys:
-        prov = metrics_pkg.provenance(m, convention)
-        v = values.get(m)
-        out[m] = {"value": None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v),
-                  "units": prov["units"], "effective_source": prov["effective_source"], "version": prov["version"],
-                  "error": errors.get(m) or (None if v is not None and not (isinstance(v, float) and math.isnan(v))
-                                             else "NaN (undefined for these images)"),
-                  "warnings": notes}
-    return out
+            return sha256_file(png_path) == rec["png_sha256"]
+        except OSError:
+            return False
 
 
-def fuse_pair(entry: FuserEntry, loaded) -> tuple[np.ndarray, float]:
-    """Run the fuser on one loaded pair; return the 8-bit image to save and the fusion latency."""
-    vis_y = luma(loaded.vis)
-    t0 = time.perf_counter()
-    fused_y = entry.fuser.run(loaded.ir, vis_y)
-    latency = time.perf_counter() - t0
-    return unit_to_uint8(recombine(fused_y, loaded.vis)), latency
+def write_record(path: Path, rec: dict[str, Any], png_job=None) -> None:
+    """Write a cache record atomically; ``png_job`` (the writer job of its fused PNG,
+    :func:`benchmark.io.write_png`, returning the PNG's sha256) is waited for first, so a record never names an image that is not on disk."""
+    if png_job is not None:
+        rec = {**rec, "png_sha256": png_job.result()}
+    atomic_write_json(path, rec)
+
+
+def compute_metrics(fused_path: str, pair: Pair, metric_keys: Sequence[str], convention: str) -> dict[str, dict[str, Any]]:
+    """:func:`benchmark.evaluation.evaluate_pair` on a saved fused PNG and the pair's stored sources
+    (reads the files; the runner hands the arrays to its workers instead)."""
+    ir_raw, vis_raw = pair.raw()
+    return evaluate_pair(read_image(fused_path), ir_raw, vis_raw, metric_keys, convention)

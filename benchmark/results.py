@@ -58,16 +58,18 @@ def per_image_frame(outcome) -> pd.DataFrame:
     for o in outcome.outcomes:
         if o.status != "ok":
             continue
-        for m, v in o.values.items():
-            rows.append({"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "metric": m,
-                         "convention": outcome.config.convention, "value": v["value"], "units": v["units"],
-                         "effective_source": v["effective_source"], "version": v["version"], "error": v["error"]})
+        for conv, values in o.values.items():
+            for m, v in values.items():
+                rows.append({"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "metric": m,
+                             "convention": conv, "value": v["value"], "units": v["units"],
+                             "effective_source": v["effective_source"], "version": v["version"], "error": v["error"]})
     return pd.DataFrame(rows, columns=PER_IMAGE_COLUMNS)
 
 
 def summary_frame(per_image: pd.DataFrame, outcome) -> pd.DataFrame:
     """Mean ± sample std (ddof=1) and count of the defined values per dataset × fuser × metric ×
-    convention, with the pair bookkeeping of :data:`COUNT_COLUMNS`.
+    convention (the conventions of a run one after the other), with the pair bookkeeping of
+    :data:`COUNT_COLUMNS`.
 
     Every fuser of the run gets a row per metric, also one that failed (or has no fused image) on
     every pair (count 0, mean and std NaN), so that no fuser disappears from the tables.
@@ -78,13 +80,12 @@ def summary_frame(per_image: pd.DataFrame, outcome) -> pd.DataFrame:
         per[o.status] = per.get(o.status, 0) + 1
     groups = {key: g for key, g in per_image.groupby(["dataset", "fuser", "metric", "convention"], sort=False)}
     cfg = outcome.config
-    conventions = list(dict.fromkeys([*(getattr(cfg, "conventions", None) or [cfg.convention]),
-                                      *per_image["convention"]]))
+    conventions = list(dict.fromkeys([*cfg.conventions, *per_image["convention"]]))
     rows = []
-    for ds in outcome.datasets:
-        for fu in list(outcome.fusers) + sorted({f for d, f in status if d == ds} - set(outcome.fusers)):
-            per = status.get((ds, fu), {"ok": 0, "failed": 0, "missing": 0})
-            for conv in conventions:
+    for conv in conventions:
+        for ds in outcome.datasets:
+            for fu in list(outcome.fusers) + sorted({f for d, f in status if d == ds} - set(outcome.fusers)):
+                per = status.get((ds, fu), {"ok": 0, "failed": 0, "missing": 0})
                 for m in cfg.metrics:
                     g = groups.get((ds, fu, m, conv))
                     vals = g["value"].dropna().astype(float) if g is not None else pd.Series([], dtype=float)
@@ -126,8 +127,9 @@ def latency_rows(outcome) -> list[dict[str, Any]]:
         out.append({"dataset": ds, "fuser": fu, "mean_s": float(s.mean()),
                     "std_s": float(s.std(ddof=1)) if len(pairs) > 1 else 0.0, "count": len(pairs),
                     "device": outcome.config.device, "hardware": hardware,
-                    "note": "fusion only (fuser.run incl. padding); I/O and colour conversion excluded; "
-                            "cached pairs keep the latency measured when they were fused"})
+                    "batch_sizes": sorted({o.batch_size for o in pairs if o.batch_size is not None}),
+                    "note": "fusion only (fuser.run incl. padding; a batch's time divided by its size); I/O and "
+                            "colour conversion excluded; cached pairs keep the latency measured when they were fused"})
     return out
 
 
@@ -141,16 +143,17 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def run_metric_info(cfg) -> dict[str, dict[str, Any]]:
+def run_metric_info(cfg, convention: str | None = None) -> dict[str, dict[str, Any]]:
     """What the run records of each of its metrics (display name, direction, units, version, effective
-    source), in the papers' order: the reports and figures render this, not the live registry."""
+    source) under ``convention`` (default: the run's first), in the papers' order: the reports and
+    figures render this, not the live registry."""
     import metrics
 
     out = {}
     for m, info in metrics.METRICS.items():
         if m in cfg.metrics:
             out[m] = {"display_name": info.display_name, "higher_is_better": info.higher_is_better,
-                      **metrics.provenance(m, cfg.convention)}
+                      **metrics.provenance(m, convention or cfg.convention)}
     return out
 
 
@@ -168,13 +171,16 @@ def write_run_results(outcome) -> dict[str, Path]:
     atomic_write_json(paths["config"], {"config": cfg.to_dict(), "run_id": run_dir.name, **provenance})
     atomic_write_text(paths["per_image"], per_image.to_csv(index=False))
     atomic_write_text(paths["summary_csv"], summary.to_csv(index=False))
-    metric_info = run_metric_info(cfg)
+    # one convention: {metric: info}; several: {convention: {metric: info}} (what report.metric_info_for reads)
+    metric_info = (run_metric_info(cfg) if len(cfg.conventions) == 1
+                   else {c: run_metric_info(cfg, c) for c in cfg.conventions})
     doc = {
-        "run_id": run_dir.name, "created": created, "convention": cfg.convention, "metrics": cfg.metrics,
-        "metric_info": metric_info, "datasets": outcome.datasets, "fusers": outcome.fusers,
+        "run_id": run_dir.name, "created": created, "convention": cfg.convention,
+        "conventions": list(cfg.conventions), "metrics": cfg.metrics, "metric_info": metric_info,
+        "datasets": outcome.datasets, "fusers": outcome.fusers,
         "summary": summary.to_dict(orient="records"), "latency": latency_rows(outcome),
-        "failures": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
-                     for o in outcome.failures],
+        "failures": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message,
+                      **({"traceback": o.traceback} if o.traceback else {})} for o in outcome.failures],
         "missing": [{"dataset": o.dataset, "fuser": o.fuser, "pair": o.pair, "message": o.message}
                     for o in outcome.missing],
         "unmatched": [{"dataset": d, "fuser": f, "files": files} for (d, f), files in outcome.unmatched.items()],

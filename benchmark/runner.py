@@ -1,18 +1,28 @@
-"""The runner: for each dataset × fuser × pair, fuse (or take from the cache), save, compute metrics.
+"""The runner: every dataset × fuser × pair in one pipelined stream (:mod:`benchmark.engine`).
 
-:func:`evaluate` builds the fusers and walks the datasets; the work on one pair (cache records,
-fusing, metrics) lives in :mod:`benchmark.pairs`. It writes cache records and fused images as it
-goes, but not the run's result files: :func:`benchmark.run` does that once everything (plots,
-efficiency figures) is known.
+:func:`evaluate` walks the pairs once, cache first: a pair whose fused image (sha256 verified) and
+every requested metric value (metric × convention) are cached never reaches a worker; a pair with
+its fused image but missing values goes to the workers without being fused; only the rest is read
+(prefetching loader thread), fused (``batch_size`` same-size pairs per call on the fuser's device)
+and then evaluated. The producer (loading and fusing) runs on a background thread behind a bounded
+queue, the metric workers (``executor``: serial, local processes, dask, slurm) receive the arrays
+(fused image as saved, sources as stored; :func:`benchmark.slots.evaluate_plan`), and every PNG and
+record is written by a background writer thread: a pair's record as soon as it is fused and again
+as soon as its metrics arrive (``kill -9`` loses only the pairs in flight). Outcomes are sorted by
+(dataset, fuser, pair) in the configured order, so the result files do not depend on the order in
+which the workers finish.
+
+It writes cache records and fused images as it goes, but not the run's result files:
+:func:`benchmark.run` does that once everything (plots, efficiency figures) is known.
 """
 from __future__ import annotations
 
 import sys
-import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from ivif_toolbox import atomic_link_or_copy, atomic_write_json
+from ivif_toolbox import atomic_link_or_copy
 
 from .config import RunConfig
 from .datasets import DatasetError, DatasetSpec, Pair, get_dataset
@@ -20,13 +30,17 @@ from .errors import ConfigError
 from .fusers import FuserEntry, build_fuser_entry
 from .hardware import hardware_info
 from .hash_cache import FileHashCache
-from .io import ImageReadError, write_png
+from .io import ImageReadError, read_image, write_png
 from .outcomes import PairOutcome, RunOutcome
-from .pairs import CACHE_FORMAT, PairCache, compute_metrics, fuse_pair, metric_slot, record_key, safe_name
+from .pairs import CACHE_FORMAT, PairCache, record_key, safe_name, write_record
+from .slots import evaluate_plan, metric_slot, missing_plan, warm_up
 from .splits import SplitIdentity
 from .warnings_ir import check_ir_colour
 
-
+_WARM_UP = "warm-up"   # key of the items that only start a worker
+#: write jobs queued at most (a pair queues 3 to 5: PNG, records, link; a PNG job holds its image, 4 MB
+#: for 1280×1024 RGB): room for the encoder to fall a few pairs behind without stalling the fusion
+_WRITER_QUEUE = 32
 #: The run's file-hash cache (sha256 per source file, keyed by path, size and times), below ``--out``.
 FILE_HASH_CACHE = Path(".cache") / "file-hashes.json"
 
@@ -72,17 +86,14 @@ def show_progress(config: RunConfig) -> bool:
 def evaluate(config: RunConfig, entries: list[FuserEntry], *,
              log: Callable[[str], None] | None = None) -> RunOutcome:
     """Fuse and evaluate a validated ``config`` with its built fusers (:func:`build_entries`); returns
-    the outcome (no result files written yet)."""
-    from joblib import Parallel
+    the outcome (no result files written yet). Exceptions other than one pair's failure (an
+    environment error of the writer, Ctrl-C) stop the run; what was finished is cached."""
+    from .engine import ExecutorError, ExecutorUnavailableError
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out_dir = Path(config.out)
     run_dir = out_dir / config.resolved_run_id()
     run_dir.mkdir(parents=True, exist_ok=True)
-    cache = PairCache(out_dir)
-    file_hashes = FileHashCache(out_dir / FILE_HASH_CACHE)
-    slots = {m: metric_slot(m, config.convention) for m in config.metrics}
-
     outcome = RunOutcome(config, run_dir, [], {}, {})
     for e in entries:
         outcome.fusers[e.name] = _fuser_meta(e)
@@ -90,111 +101,273 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
     for e in entries:                          # are built, so that torch's thread count is known)
         if e.fuser is not None and e.fuser.device not in hardware:
             hardware[e.fuser.device] = hardware_info(e.fuser.device)
-
-    parallel = Parallel(n_jobs=config.jobs, prefer="processes") if config.jobs > 1 else None
-    for ds_name in config.datasets:
-        spec = get_dataset(ds_name)
-        listing = spec.listing(config.data_root)
-        pairs = listing.pairs[: config.limit] if config.limit else listing.pairs
-        if not listing.pairs:
-            raise DatasetError(f"dataset {spec.key!r} at {listing.root}: no IR/VIS pairs found")
-        if len(listing.pairs) != spec.official_count:
-            log(f"[{spec.key}] {len(listing.pairs)} pairs found at {listing.root}; the official split "
-                f"{spec.split} has {spec.official_count}: results are for a subset")
-        for p in listing.unpaired_ir + listing.unpaired_vis:
-            log(f"[{spec.key}] unpaired file ignored: {p}")
-        identity = spec.identity(pairs, file_hashes)     # of the pairs evaluated (--limit: the first N)
-        if identity is not None:
-            log(f"[{spec.key}] {identity.text}")
-        outcome.datasets[spec.key] = _dataset_meta(spec, len(listing.pairs), len(pairs), config.limit, identity)
-        outcome.warnings += check_ir_colour(spec.key, pairs, log)
-        hashes = {p.name: p.source_hash(file_hashes) for p in pairs}
-        file_hashes.save()
-        for entry in entries:
-            hw = hardware.get(entry.fuser.device) if entry.fuser is not None else None
-            _run_dataset_fuser(entry, spec, pairs, hashes, config, cache, run_dir, slots, outcome, parallel, log, hw)
+    file_hashes = FileHashCache(out_dir / FILE_HASH_CACHE)
+    datasets = [_list_dataset(name, config, outcome, file_hashes, log)     # all, before any work
+                for name in config.datasets]
     if file_hashes.hits or file_hashes.misses:      # (embedded datasets have no files)
         log(file_hashes.describe())
+
+    state = _Stream(config, PairCache(out_dir), run_dir, outcome, hardware, log)
+    try:
+        _stream(config, datasets, entries, state)
+    except ExecutorUnavailableError as exc:     # dask not installed: what to install (exit 2)
+        raise ConfigError(f"executor: {exc}") from None
+    except ExecutorError as exc:                # the scheduler cannot be reached or was lost (exit 3)
+        raise OSError(f"executor {config.resolved_executor()!r}: {exc}") from None
+    outcome.outcomes = [o for _, o in sorted(state.done, key=lambda t: t[0])]
     return outcome
 
 
-def _run_dataset_fuser(entry: FuserEntry, spec: DatasetSpec, pairs: list[Pair], hashes: dict[str, str],
-                       config: RunConfig, cache: PairCache, run_dir: Path, slots: dict[str, str],
-                       outcome: RunOutcome, parallel, log, hardware: dict[str, str] | None) -> None:
-    from tqdm.auto import tqdm
+def _stream(config: RunConfig, datasets, entries: list[FuserEntry], state: "_Stream") -> None:
+    """Run every pair through the executor; the outcomes land in ``state.done``."""
+    from .engine import make_executor
+    from .engine.loader import background
+    from .engine.writer import BackgroundWriter
 
-    fused_dir = run_dir / "fused" / spec.key / safe_name(entry.name)
-    folder_files: dict[str, Path] = {}
-    if entry.is_folder:
-        folder_files, unmatched = entry.folder.match(spec.key, spec.title, [p.name for p in pairs])
-        if unmatched:
-            outcome.unmatched[(spec.key, entry.name)] = [str(p) for p in unmatched]
-            log(f"[{spec.key}/{entry.name}] {len(unmatched)} file(s) in {entry.folder.path} match no pair "
-                f"(ignored): {', '.join(p.name for p in unmatched[:5])}{' …' if len(unmatched) > 5 else ''}")
-    fuser_hash = entry.config_hash()
-    bar = tqdm(total=len(pairs), desc=f"{spec.key} × {entry.name}", unit="pair", disable=not show_progress(config),
-               dynamic_ncols=True, file=sys.stderr)
-    chunk = max(1, config.jobs)
-    for start in range(0, len(pairs), chunk):
-        todo = []   # (pair, record, record_path, png_path, cached)
-        for pair in pairs[start:start + chunk]:
+    executor = make_executor(config.resolved_executor(), jobs=config.jobs, max_in_flight=config.max_in_flight,
+                             scheduler=config.scheduler, slurm=config.slurm)
+    with executor, BackgroundWriter(max_queued=_WRITER_QUEUE) as writer:
+        state.writer = writer
+        if config.resolved_executor() in ("local", "dask"):   # start the workers while the first pairs load
+            for i in range(min(executor.workers, executor.max_in_flight)):
+                executor.submit((_WARM_UP, i), warm_up)
+        items = background(state.produce(datasets, entries), depth=2)
+        try:
+            for res in executor.map_unordered(evaluate_plan, items):
+                if res.key[0] != _WARM_UP:
+                    state.finish(res)
+        finally:   # stop the producer while the writer still runs (it may wait for room in the writer's queue)
+            items.close()
+            state.close_bars()
+
+
+def _list_dataset(name: str, config: RunConfig, outcome: RunOutcome, file_hashes: FileHashCache,
+                  log) -> tuple[DatasetSpec, list[Pair], dict[str, str]]:
+    """A dataset's pairs (``--limit``: the first N), checked against its split's manifest, with the
+    source hash of every pair (file digests from, and saved to, ``file_hashes``)."""
+    spec = get_dataset(name)
+    listing = spec.listing(config.data_root)
+    if not listing.pairs:
+        raise DatasetError(f"dataset {spec.key!r} at {listing.root}: no IR/VIS pairs found")
+    pairs = listing.pairs[: config.limit] if config.limit else listing.pairs
+    if len(listing.pairs) != spec.official_count:
+        log(f"[{spec.key}] {len(listing.pairs)} pairs found at {listing.root}; the official split "
+            f"{spec.split} has {spec.official_count}: results are for a subset")
+    for p in listing.unpaired_ir + listing.unpaired_vis:
+        log(f"[{spec.key}] unpaired file ignored: {p}")
+    identity = spec.identity(pairs, file_hashes)     # of the pairs evaluated (--limit: the first N)
+    if identity is not None:
+        log(f"[{spec.key}] {identity.text}")
+    outcome.datasets[spec.key] = _dataset_meta(spec, len(listing.pairs), len(pairs), config.limit, identity)
+    outcome.warnings += check_ir_colour(spec.key, pairs, log)
+    hashes = {p.name: p.source_hash(file_hashes) for p in pairs}
+    file_hashes.save()
+    return spec, pairs, hashes
+
+
+@dataclass
+class _Task:
+    """One dataset × fuser × pair on its way through the pipeline."""
+
+    index: tuple[int, int, int]               # (dataset, fuser, pair) positions: the outcome order
+    spec: DatasetSpec
+    entry: FuserEntry
+    pair: Pair
+    rec_path: Path
+    png_path: Path
+    rec: dict[str, Any]
+    fused_cached: bool                        # the fused image came from the cache
+    folder_file: Path | None = None
+    plan: list = field(default_factory=list)  # missing (metrics, conventions) groups
+    png_job: Any = None                       # the writer job of a freshly fused PNG (returns its sha256)
+
+
+class _Stream:
+    """The producer (cache lookups, loading, fusing; on a background thread) and the consumer
+    (:meth:`finish`: metric results into records and outcomes; on the caller's thread) of one run."""
+
+    def __init__(self, config: RunConfig, cache: PairCache, run_dir: Path, outcome: RunOutcome,
+                 hardware: dict[str, dict[str, str]], log):
+        self.config, self.cache, self.run_dir, self.outcome = config, cache, run_dir, outcome
+        self.hardware, self.log = hardware, log
+        self.metrics = list(config.metrics)
+        self.conventions = list(config.conventions)
+        self.writer = None
+        self.done: list[tuple[tuple[int, int, int], PairOutcome]] = []
+        self.in_flight: dict[tuple[int, int, int], _Task] = {}
+        self.bars: dict[tuple[int, int], Any] = {}
+
+    # ------------------------------------------------------------------ producer
+    def produce(self, datasets, entries) -> Iterator[tuple[tuple[int, int, int], tuple]]:
+        """``(key, (fused, ir_raw, vis_raw, plan))`` for every pair that needs a worker, dataset by
+        dataset and fuser by fuser; the other pairs' outcomes are recorded on the way."""
+        from .engine.batching import fuse_stream
+        from .engine.loader import prefetch_map
+
+        for di, (spec, pairs, hashes) in enumerate(datasets):
+            for ei, entry in enumerate(entries):
+                self._bar(di, ei, spec, entry, len(pairs))
+                tasks = self._lookup(di, ei, spec, entry, pairs, hashes)
+                evaluate_only = [t for t in tasks if t.fused_cached]
+                for x in prefetch_map(self._read_cached, evaluate_only, depth=4, catch=()):
+                    yield from self._submit(x.item, *x.value)
+                to_fuse = [t for t in tasks if not t.fused_cached]
+                loaded = prefetch_map(self._load, to_fuse, depth=4, catch=())
+                if entry.is_folder:
+                    for x in loaded:
+                        yield from self._submit_fused(x.item, *x.value)
+                    continue
+                stream = ((x.item, x.value[0]) if x.value[0] is not None else ((x.item, x.value[2]), None)
+                          for x in loaded)
+                for tag, lp, fused in fuse_stream(entry.fuser, stream, batch_size=self.config.batch_size):
+                    if lp is None:        # failed to load: tag is (task, message)
+                        self._fail(*tag)
+                    elif not fused.ok:
+                        self._fail(tag, fused.error, fused.traceback)
+                    else:
+                        tag.rec.update(latency_s=fused.latency_s, batch_size=fused.batch_size,
+                                       hardware=self.hardware.get(entry.fuser.device))
+                        if fused.note:
+                            tag.rec["batch_note"] = fused.note
+                        yield from self._submit_fused(tag, (lp.ir_raw, lp.vis_raw), fused.image, None)
+
+    def _lookup(self, di: int, ei: int, spec: DatasetSpec, entry: FuserEntry, pairs: list[Pair],
+                hashes: dict[str, str]) -> list[_Task]:
+        """Cache first: record the pairs that need no work (and the missing fused files); return the others."""
+        folder_files: dict[str, Path] = {}
+        searched = None
+        if entry.is_folder:
+            searched = entry.folder.folder_for(spec.key, spec.title)
+            folder_files, unmatched = entry.folder.match(spec.key, spec.title, [p.name for p in pairs])
+            if unmatched:
+                self.outcome.unmatched[(spec.key, entry.name)] = [str(p) for p in unmatched]
+                self.log(f"[{spec.key}/{entry.name}] {len(unmatched)} file(s) in {searched} match no pair "
+                         f"(ignored): {', '.join(p.name for p in unmatched[:5])}{' …' if len(unmatched) > 5 else ''}")
+        fuser_hash = entry.config_hash()
+        tasks = []
+        for pi, pair in enumerate(pairs):
+            index = (di, ei, pi)
             src_hash = hashes[pair.name]
+            fpath = folder_files.get(pair.name)
             if entry.is_folder:
-                fpath = folder_files.get(pair.name)
                 if fpath is None:
-                    outcome.outcomes.append(PairOutcome(spec.key, entry.name, pair.name, "missing",
-                                                        f"no fused image for {pair.name!r} in {entry.folder.path}"))
+                    self._record(index, PairOutcome(spec.key, entry.name, pair.name, "missing",
+                                                    f"no fused image for {pair.name!r} in {searched}"))
                     continue
                 src_hash = src_hash + ":" + entry.folder.file_hash(fpath)
-            key = record_key(spec.key, pair.name, src_hash, fuser_hash)
-            rec_path, png_path = cache.paths(spec.key, entry.name, pair.name, key)
-            rec = cache.read(rec_path)
-            if rec is None or not png_path.exists():
+            rec_path, png_path = self.cache.paths(spec.key, entry.name, pair.name,
+                                                  record_key(spec.key, pair.name, src_hash, fuser_hash))
+            rec = self.cache.read(rec_path)
+            fused_cached = self.cache.fused_ok(rec, png_path)
+            if not fused_cached:   # new, failed before, or its PNG changed: fuse again, recompute every value
                 rec = {"format": CACHE_FORMAT, "dataset": spec.key, "pair": pair.name, "fuser": entry.name,
                        "fuser_config": entry.config(), "source_hash": src_hash, "latency_s": None, "metrics": {}}
-                try:
-                    loaded = pair.load()
-                    if entry.is_folder:
-                        img = entry.folder.load(folder_files[pair.name], loaded.ir.shape)
-                        rec["source_file"] = str(folder_files[pair.name])
-                    else:
-                        img, rec["latency_s"] = fuse_pair(entry, loaded)
-                        rec["hardware"] = hardware
-                except (DatasetError, ImageReadError) as exc:
-                    outcome.outcomes.append(PairOutcome(spec.key, entry.name, pair.name, "failed", str(exc)))
-                    continue
-                except Exception as exc:  # a fuser failing on one pair: record it and go on
-                    msg = f"{type(exc).__name__}: {exc}"
-                    if not isinstance(exc, (ValueError, RuntimeError)):
-                        msg += " | " + traceback.format_exc(limit=3).strip().splitlines()[-1]
-                    outcome.outcomes.append(PairOutcome(spec.key, entry.name, pair.name, "failed", msg))
-                    continue
-                write_png(png_path, img)
-                atomic_write_json(rec_path, rec)
-                cached = False
+                if fpath is not None:
+                    rec["source_file"] = str(fpath)
+            task = _Task(index, spec, entry, pair, rec_path, png_path, rec, fused_cached, fpath)
+            task.plan = missing_plan(rec["metrics"], self.metrics, self.conventions)
+            if fused_cached and not task.plan:
+                self._link(task)
+                self._record(index, self._ok(task, metrics_cached=True))
             else:
-                cached = True
-            todo.append((pair, rec, rec_path, png_path, cached))
-        need = [(i, t) for i, t in enumerate(todo) if any(s not in t[1]["metrics"] for s in slots.values())]
-        if need:
-            jobs = [(str(t[3]), t[0], [m for m, s in slots.items() if s not in t[1]["metrics"]], config.convention)
-                    for _, t in need]
-            if parallel is not None and len(jobs) > 1:
-                from joblib import delayed
+                tasks.append(task)
+        return tasks
 
-                results = parallel(delayed(compute_metrics)(*j) for j in jobs)
-            else:
-                results = [compute_metrics(*j) for j in jobs]
-            for (i, t), res in zip(need, results):
-                pair, rec, rec_path, png_path, cached = t
-                for m, v in res.items():
-                    rec["metrics"][slots[m]] = v
-                atomic_write_json(rec_path, rec)
-        for pair, rec, rec_path, png_path, cached in todo:
-            atomic_link_or_copy(png_path, fused_dir / f"{safe_name(pair.name)}.png")
-            values = {m: {**rec["metrics"][s], "metric": m} for m, s in slots.items()}
-            outcome.outcomes.append(PairOutcome(spec.key, entry.name, pair.name, "ok", latency_s=rec.get("latency_s"),
-                                                values=values, fused_path=fused_dir / f"{safe_name(pair.name)}.png",
-                                                cached=cached, hardware=rec.get("hardware")))
-        bar.update(len(pairs[start:start + chunk]))
-    bar.close()
+    @staticmethod
+    def _read_cached(task: _Task) -> tuple[tuple | None, Any, str | None]:
+        try:
+            return task.pair.raw(), read_image(task.png_path), None
+        except (DatasetError, ImageReadError) as exc:
+            return None, None, str(exc)
+
+    @staticmethod
+    def _load(task: _Task) -> tuple[Any, Any, str | None]:
+        """The loaded pair (or, for a result folder, the raw sources and the published image)."""
+        try:
+            if task.entry.is_folder:
+                ir_raw, vis_raw = task.pair.raw()
+                return (ir_raw, vis_raw), task.entry.folder.load(task.folder_file, ir_raw.shape[:2]), None
+            return task.pair.load(), None, None
+        except (DatasetError, ImageReadError) as exc:
+            return None, None, str(exc)
+        except ValueError as exc:        # a published image of the wrong size
+            return None, None, f"{type(exc).__name__}: {exc}"
+
+    def _submit_fused(self, task: _Task, sources, image, error: str | None):
+        if error is not None:
+            self._fail(task, error)
+            return
+        task.png_job = self.writer.submit(write_png, task.png_path, image)
+        self.writer.submit(write_record, task.rec_path, _snapshot(task.rec), task.png_job)
+        yield from self._submit(task, sources, image, None)
+
+    def _submit(self, task: _Task, sources, image, error: str | None):
+        if error is not None:
+            self._fail(task, error)
+            return
+        self.in_flight[task.index] = task
+        yield task.index, (image, sources[0], sources[1], task.plan)
+
+    # ------------------------------------------------------------------ consumer
+    def finish(self, res) -> None:
+        """A worker's result: the values go into the record (written at once), the pair is done."""
+        task = self.in_flight.pop(res.key)
+        if not res.ok:
+            self._record(task.index, PairOutcome(task.spec.key, task.entry.name, task.pair.name, "failed",
+                                                 f"metrics: {res.error}"))
+            return
+        task.rec["metrics"].update(res.value)
+        self.writer.submit(write_record, task.rec_path, _snapshot(task.rec), task.png_job)
+        self._link(task)
+        o = self._ok(task, metrics_cached=False)
+        o.metric_s, o.metric_cpu_s, o.worker = res.elapsed_s, res.cpu_s, res.worker
+        self._record(task.index, o)
+
+    # ------------------------------------------------------------------ shared
+    def _fused_path(self, task: _Task) -> Path:
+        return self.run_dir / "fused" / task.spec.key / safe_name(task.entry.name) / f"{safe_name(task.pair.name)}.png"
+
+    def _link(self, task: _Task) -> None:
+        """The run folder's fused/ file: a hard link to the cached PNG (after the PNG is written)."""
+        if task.png_job is None:
+            self.writer.submit(atomic_link_or_copy, task.png_path, self._fused_path(task))
+        else:
+            from .engine.writer import after
+
+            self.writer.submit(after, task.png_job, atomic_link_or_copy, task.png_path, self._fused_path(task))
+
+    def _ok(self, task: _Task, *, metrics_cached: bool) -> PairOutcome:
+        have = task.rec["metrics"]
+        values = {c: {m: {**have[metric_slot(m, c)], "metric": m} for m in self.metrics} for c in self.conventions}
+        return PairOutcome(task.spec.key, task.entry.name, task.pair.name, "ok", latency_s=task.rec.get("latency_s"),
+                           values=values, fused_path=self._fused_path(task), cached=task.fused_cached,
+                           metrics_cached=metrics_cached, hardware=task.rec.get("hardware"),
+                           batch_size=task.rec.get("batch_size"))
+
+    def _fail(self, task: _Task, message: str, tb: str | None = None) -> None:
+        if tb is not None:     # the pair's record keeps the whole traceback (no image: a rerun fuses again)
+            self.writer.submit(write_record, task.rec_path,
+                               {**_snapshot(task.rec), "failure": {"message": message, "traceback": tb}})
+        self._record(task.index, PairOutcome(task.spec.key, task.entry.name, task.pair.name, "failed", message,
+                                             traceback=tb))
+
+    def _record(self, index: tuple[int, int, int], o: PairOutcome) -> None:
+        self.done.append((index, o))
+        bar = self.bars.get(index[:2])
+        if bar is not None:
+            bar.update(1)
+
+    def _bar(self, di: int, ei: int, spec: DatasetSpec, entry: FuserEntry, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bars[(di, ei)] = tqdm(total=total, desc=f"{spec.key} × {entry.name}", unit="pair",
+                                   disable=not show_progress(self.config), dynamic_ncols=True, file=sys.stderr)
+
+    def close_bars(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _snapshot(rec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a record for the writer thread (the caller keeps adding values to its own)."""
+    return {**rec, "metrics": dict(rec["metrics"])}

@@ -92,6 +92,11 @@ def atomic_link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     """Make ``dst`` a hard link to ``src`` (a copy where links are impossible), replacing ``dst`` atomically."""
     src, dst = Path(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if os.path.samefile(src, dst):
+            return dst      # already a link to src (a rerun): renaming a link onto it would do nothing
+    except FileNotFoundError:
+        pass
     for _ in range(100):
         tmp = dst.with_name(f".{dst.name}.{secrets.token_hex(6)}.tmp")
         try:
@@ -107,5 +112,7 @@ def atomic_link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
         except BaseException:
             _discard(tmp)
             raise
+        if os.path.lexists(tmp):   # dst became a link to src meanwhile: rename(2) then leaves tmp in place
+            _discard(tmp)
         return dst
     raise FileExistsError(f"{dst.parent}: could not create a unique temporary name for {dst.name}")

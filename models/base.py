@@ -30,7 +30,7 @@ class FuserInputError(ValueError):
 
 
 class FuserOutputError(RuntimeError):
-    """A fuser returned something that is not a valid fused image (shape, NaN/Inf, range)."""
+    """A fuser returned something that is not a valid fused image (shape, dtype, NaN/Inf, range)."""
 
 
 @dataclass(frozen=True)
@@ -181,16 +181,22 @@ class Fuser(abc.ABC):
             if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0.0 or hi > 1.0:
                 raise FuserInputError(f"{self.name}: {label} must lie in [0, 1], got range [{lo}, {hi}]")
 
-    def _finish(self, out: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    def _finish(self, out: np.ndarray, shape: Sequence[int], padded: Sequence[int]) -> np.ndarray:
+        """Check the output of :meth:`fuse` / :meth:`fuse_batch` for an input of ``shape`` padded to
+        ``padded`` (the declared ``pad_multiple``): the output must be real floating or integer and
+        exactly ``padded`` (a channel axis of 1 allowed); it is then cropped back to ``shape``."""
         out = np.asarray(out)
+        if out.dtype.kind not in "fiu":   # complex, bool, object, strings... are not images
+            raise FuserOutputError(f"{self.name}: returned dtype {out.dtype}, expected a real floating or integer "
+                                   f"array (float32 in [0, 1])")
         if out.ndim == len(shape) + 1 and out.shape[-3] == 1:  # tolerate a channel axis of 1
             out = out.reshape(out.shape[:-3] + out.shape[-2:])
+        if out.shape != tuple(padded):
+            pad = "" if tuple(padded) == tuple(shape) else \
+                f" (the input {tuple(shape)} padded to a multiple of {self.contract.pad_multiple})"
+            raise FuserOutputError(f"{self.name}: returned shape {out.shape}, expected {tuple(padded)}{pad}")
         h, w = shape[-2:]
-        if out.ndim != len(shape) or out.shape[-2] < h or out.shape[-1] < w:
-            raise FuserOutputError(f"{self.name}: returned shape {out.shape}, expected {tuple(shape)}")
         out = out[..., :h, :w]
-        if out.shape != tuple(shape):
-            raise FuserOutputError(f"{self.name}: returned shape {out.shape}, expected {tuple(shape)}")
         if not np.all(np.isfinite(out)):
             raise FuserOutputError(f"{self.name}: output contains NaN or Inf")
         out = out.astype(np.float32, copy=False)
@@ -210,9 +216,9 @@ class Fuser(abc.ABC):
             raise FuserInputError(f"{self.name}: {what}, got ir shape {ir.shape}")
         self.check_inputs(ir, vis_y)
         m = self.contract.pad_multiple
-        out = fuse_fn(reflect_pad(ir.astype(np.float32, copy=False), m),
-                      reflect_pad(vis_y.astype(np.float32, copy=False), m))
-        return self._finish(out, ir.shape)
+        ir_p = reflect_pad(ir.astype(np.float32, copy=False), m)
+        out = fuse_fn(ir_p, reflect_pad(vis_y.astype(np.float32, copy=False), m))
+        return self._finish(out, ir.shape, ir_p.shape)
 
     def run(self, ir: np.ndarray, vis_y: np.ndarray) -> np.ndarray:
         """Fuse one H×W pair with the contract applied (validate, pad, fuse, crop, check)."""

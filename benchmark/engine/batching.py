@@ -13,6 +13,10 @@ Isolation: when a batch fails (one pair's output is invalid, the device runs out
 pairs are fused one at a time, so each pair gets its own result or error; the batch's error is
 kept in each pair's ``note`` (never dropped silently).
 
+Failures: an exception raised while fusing a pair, ``SystemExit`` included (a plug-in calling
+``sys.exit()``), fails that pair, with a message naming the file:line of the raising frame and the
+full traceback in :attr:`FusedPair.traceback`; ``KeyboardInterrupt`` still stops the run.
+
 Identity: on the CPU, the batched and per-pair outputs are identical for the fusers tested (a numpy
 baseline and a small convolutional network, ``tests/benchmark/test_engine_batching.py``). On CUDA,
 cuDNN may pick another convolution algorithm for another batch size, so float outputs can differ in
@@ -21,14 +25,15 @@ with every result.
 """
 from __future__ import annotations
 
+import os
 import time
+import traceback as _traceback
 from dataclasses import dataclass
 from typing import Any, Hashable, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
 from ..colour import luma, recombine, unit_to_uint8
-from .executor import describe_exception
 from .loader import group_batches
 
 
@@ -48,6 +53,7 @@ class FusedPair:
     batch_size: how many pairs were fused in the same call (1 = alone).
     error: ``"Type: message"`` when this pair could not be fused.
     note: why a batch was split into single pairs (the batch's error), else None.
+    traceback: the full traceback of ``error`` (for the pair's record), else None.
     """
 
     image: np.ndarray | None
@@ -55,10 +61,25 @@ class FusedPair:
     batch_size: int
     error: str | None = None
     note: str | None = None
+    traceback: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+#: what fails one pair (a plug-in's ``sys.exit()`` too); ``KeyboardInterrupt`` is not caught
+PAIR_FAILURES = (Exception, SystemExit)
+
+
+def describe_failure(exc: BaseException) -> tuple[str, str]:
+    """``("Type: message (at file.py:LINE in function)", full traceback)``; the frame is the one that
+    raised (the innermost)."""
+    msg = f"{type(exc).__name__}: {exc}"
+    if exc.__traceback__ is not None:
+        frame = _traceback.extract_tb(exc.__traceback__)[-1]
+        msg += f" (at {os.path.basename(frame.filename)}:{frame.lineno} in {frame.name})"
+    return msg, "".join(_traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 def _timed(fuser: Any, call, ir: np.ndarray, vis_y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -74,8 +95,9 @@ def fuse_one(fuser: Any, pair: FusableImages) -> FusedPair:
     try:
         fused_y, latency = _timed(fuser, fuser.run, pair.ir, luma(pair.vis))
         return FusedPair(unit_to_uint8(recombine(fused_y, pair.vis)), latency, 1)
-    except Exception as exc:  # a fuser failing on one pair: that pair's failure
-        return FusedPair(None, None, 1, error=describe_exception(exc))
+    except PAIR_FAILURES as exc:  # a fuser failing on one pair: that pair's failure
+        msg, tb = describe_failure(exc)
+        return FusedPair(None, None, 1, error=msg, traceback=tb)
 
 
 def fuse_batch(fuser: Any, pairs: Sequence[FusableImages]) -> list[FusedPair]:
@@ -94,9 +116,9 @@ def fuse_batch(fuser: Any, pairs: Sequence[FusableImages]) -> list[FusedPair]:
         ir = np.stack([p.ir for p in pairs])
         vis_y = np.stack([luma(p.vis) for p in pairs])
         fused_y, latency = _timed(fuser, fuser.run_batch, ir, vis_y)
-    except Exception as exc:  # one bad pair or a device error: fuse one by one, each gets its own outcome
-        note = f"batch of {len(pairs)} failed ({describe_exception(exc)}); fused one pair at a time"
-        return [FusedPair(r.image, r.latency_s, r.batch_size, r.error, note)
+    except PAIR_FAILURES as exc:  # one bad pair or a device error: fuse one by one, each gets its own outcome
+        note = f"batch of {len(pairs)} failed ({describe_failure(exc)[0]}); fused one pair at a time"
+        return [FusedPair(r.image, r.latency_s, r.batch_size, r.error, note, r.traceback)
                 for r in (fuse_one(fuser, p) for p in pairs)]
     per_pair = latency / len(pairs)
     return [FusedPair(unit_to_uint8(recombine(fused_y[i], p.vis)), per_pair, len(pairs)) for i, p in enumerate(pairs)]

@@ -22,7 +22,7 @@ def test_scalars_become_lists_and_strings_become_numbers():
     ("plots", "maybe", "plots: expected a boolean (true/false), got str 'maybe'"),
     ("datasets", [1.5], "datasets[0]: expected a string, got float 1.5"),
     ("limit", [3], "limit: expected an integer or none, got list [3]"),
-    ("convention", ["a"], "convention: expected a string, got list ['a']"),
+    ("conventions", [1.5], "convention[0]: expected a string, got float 1.5"),
     ("fuser_args", {"weight": 0.8}, "fuser_args['weight']: expected a mapping of keyword arguments, got float 0.8"),
     ("fuser_args", ["weight"], "fuser_args: expected key=value or fuser.key=value, got 'weight'"),
     ("checkpoints", 3, "checkpoints: expected a mapping or [FUSER=]PATH strings, got int 3"),
@@ -52,7 +52,7 @@ def test_validate_checks_names_ranges_and_files(tmp_path):
     with pytest.raises(ConfigError, match=r"metrics: .*ENN"):
         RunConfig(fusers="mean", metrics="ENN").validate()
     with pytest.raises(ConfigError, match=r"convention: .*tang2023"):
-        RunConfig(fusers="mean", convention="tang2024").validate()
+        RunConfig(fusers="mean", conventions="tang2024").validate()
     with pytest.raises(ConfigError, match="jobs: expected an integer ≥ 1, got 0"):
         RunConfig(fusers="mean", jobs=0).validate()
     with pytest.raises(ConfigError, match="device: expected 'cpu', 'cuda' or 'cuda:N', got 'gpu'"):

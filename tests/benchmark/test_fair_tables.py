@@ -108,14 +108,14 @@ def test_blocks_per_convention_from_a_several_convention_run():
 
 
 def _outcome(outcomes, metrics=("EN", "VIF"), pairs=3):
-    cfg = SimpleNamespace(convention="tang2023", metrics=list(metrics))
+    cfg = SimpleNamespace(convention="tang2023", conventions=["tang2023"], metrics=list(metrics))
     return RunOutcome(cfg, Path("."), outcomes, {"tno": {"pairs": pairs}}, {"ok": {}, "bad": {}, "folder": {}})
 
 
 def _ok(fuser, pair, **values):
-    return PairOutcome("tno", fuser, pair, "ok", values={
+    return PairOutcome("tno", fuser, pair, "ok", values={"tang2023": {
         m: {"value": v, "units": "bits", "effective_source": "tang2023", "version": "1.0",
-            "error": None if v is not None else "refused"} for m, v in values.items()})
+            "error": None if v is not None else "refused"} for m, v in values.items()}})
 
 
 def test_summary_counts_failures_missing_and_undefined_separately():

@@ -147,3 +147,14 @@ def test_write_errors_name_the_target(tmp_path, monkeypatch):
         atomic_write_json(target, {"a": 1})
     assert err.value.errno == errno.ENOSPC and err.value.filename == str(target)
     assert not target.exists() and not list(tmp_path.iterdir())
+
+
+def test_linking_onto_an_existing_link_leaves_no_temporary(tmp_path):
+    from ivif_toolbox import atomic_link_or_copy
+
+    src = tmp_path / "a.png"
+    src.write_bytes(b"x")
+    dst = tmp_path / "out" / "a.png"
+    atomic_link_or_copy(src, dst)
+    atomic_link_or_copy(src, dst)        # a rerun: dst is already a link to src
+    assert sorted(p.name for p in dst.parent.iterdir()) == ["a.png"] and dst.read_bytes() == b"x"
