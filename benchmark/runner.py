@@ -130,7 +130,7 @@ def _stream(config: RunConfig, datasets, entries: list[FuserEntry], state: "_Str
         state.writer = writer
         if config.resolved_executor() in ("local", "dask"):   # start the workers while the first pairs load
             for i in range(min(executor.workers, executor.max_in_flight)):
-                executor.submit((_WARM_UP, i), warm_up)
+                executor.submit((_WARM_UP, i), warm_up, list(config.metrics), list(config.conventions))
         items = background(state.produce(datasets, entries), depth=2)
         try:
             for res in executor.map_unordered(evaluate_plan, items):

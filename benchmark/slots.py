@@ -59,6 +59,12 @@ def evaluate_plan(fused: np.ndarray, ir_raw: np.ndarray, vis_raw: np.ndarray,
     return out
 
 
-def warm_up() -> None:
+def warm_up(metric_keys: Sequence[str], conventions: Sequence[str]) -> None:
     """Nothing to compute: a worker that runs this has imported this module, :mod:`metrics` and numpy
-    (the runner sends one per worker first, so start-up overlaps the loading of the first pairs)."""
+    (the runner sends one per worker first, so start-up overlaps the loading of the first pairs), and
+    torch when one of ``metric_keys`` is computed by torch under one of ``conventions`` (ivifzoo's
+    MS-SSIM and VIF). Importing torch here, not during the first pair, also keeps the process pool's
+    memory-leak guard (which measures a worker after its first item and restarts one that grew by
+    300 MB) from restarting every worker once, with a warning, in a run that needs torch."""
+    if any(metrics_pkg.get_metric(m).torch_conventions & set(conventions) for m in metric_keys):
+        import torch  # noqa: F401  (the import is the work)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -288,3 +290,15 @@ def test_executor_failures_are_one_error_line_with_their_exit_code(tmp_path, mon
     monkeypatch.setattr(benchmark.engine, "make_executor", not_installed)
     assert main(argv) == ExitCode.USAGE
     assert "pip install -e '.[dask]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("conventions, torch_expected", [(["tang2023", "cddfuse"], False), (["ivifzoo"], True)])
+def test_worker_warm_up_imports_torch_only_when_a_convention_needs_it(conventions, torch_expected):
+    # the warm-up item loads torch before a worker's first pair (the pool's memory-leak guard measures
+    # a worker after its first item and would restart it once torch's 300 MB arrive with a pair)
+    code = ("import sys; from benchmark.slots import warm_up; "
+            f"warm_up(['EN', 'VIF', 'MS-SSIM'], {conventions!r}); print('torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == str(torch_expected)
