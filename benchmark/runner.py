@@ -102,14 +102,16 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
         if e.fuser is not None and e.fuser.device not in hardware:
             hardware[e.fuser.device] = hardware_info(e.fuser.device)
     file_hashes = FileHashCache(out_dir / FILE_HASH_CACHE)
-    datasets = [_list_dataset(name, config, outcome, file_hashes, log)     # all, before any work
-                for name in config.datasets]
-    if file_hashes.hits or file_hashes.misses:      # (embedded datasets have no files)
-        log(file_hashes.describe())
+
+    def list_datasets() -> list[tuple[DatasetSpec, list[Pair], dict[str, str]]]:
+        datasets = [_list_dataset(name, config, outcome, file_hashes, log) for name in config.datasets]
+        if file_hashes.hits or file_hashes.misses:      # (embedded datasets have no files)
+            log(file_hashes.describe())
+        return datasets
 
     state = _Stream(config, PairCache(out_dir), run_dir, outcome, hardware, log)
     try:
-        _stream(config, datasets, entries, state)
+        _stream(config, list_datasets, entries, state)
     except ExecutorUnavailableError as exc:     # dask not installed: what to install (exit 2)
         raise ConfigError(f"executor: {exc}") from None
     except ExecutorError as exc:                # the scheduler cannot be reached or was lost (exit 3)
@@ -118,8 +120,10 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
     return outcome
 
 
-def _stream(config: RunConfig, datasets, entries: list[FuserEntry], state: "_Stream") -> None:
-    """Run every pair through the executor; the outcomes land in ``state.done``."""
+def _stream(config: RunConfig, list_datasets, entries: list[FuserEntry], state: "_Stream") -> None:
+    """Run every pair through the executor; the outcomes land in ``state.done``. The datasets are
+    listed, checked and hashed (``list_datasets()``: all of them, before any pair is fused) while the
+    workers start."""
     from .engine import make_executor
     from .engine.loader import background
     from .engine.writer import BackgroundWriter
@@ -131,6 +135,7 @@ def _stream(config: RunConfig, datasets, entries: list[FuserEntry], state: "_Str
         if config.resolved_executor() in ("local", "dask"):   # start the workers while the first pairs load
             for i in range(min(executor.workers, executor.max_in_flight)):
                 executor.submit((_WARM_UP, i), warm_up, list(config.metrics), list(config.conventions))
+        datasets = list_datasets()
         items = background(state.produce(datasets, entries), depth=2)
         try:
             for res in executor.map_unordered(evaluate_plan, items):
