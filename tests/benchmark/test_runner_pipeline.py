@@ -294,8 +294,7 @@ def test_executor_failures_are_one_error_line_with_their_exit_code(tmp_path, mon
 
 @pytest.mark.parametrize("conventions, torch_expected", [(["tang2023", "cddfuse"], False), (["ivifzoo"], True)])
 def test_worker_warm_up_imports_torch_only_when_a_convention_needs_it(conventions, torch_expected):
-    # the warm-up item loads torch before a worker's first pair (the pool's memory-leak guard measures
-    # a worker after its first item and would restart it once torch's 300 MB arrive with a pair)
+    # the warm-up item loads torch before a worker's first pair, and only when a convention needs it
     code = ("import sys; from benchmark.slots import warm_up; "
             f"warm_up(['EN', 'VIF', 'MS-SSIM'], {conventions!r}); print('torch' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
