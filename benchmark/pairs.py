@@ -19,18 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Sequence
-
+from typing import Any
 
 from ivif_toolbox import atomic_write_json, sha256_file
 
-from .datasets import Pair
-from .evaluation import evaluate_pair
-from .io import read_image
 from .slots import metric_slot
 
-__all__ = ["CACHE_FORMAT", "PairCache", "record_key", "safe_name", "metric_slot", "write_record",
-           "compute_metrics"]
+__all__ = ["CACHE_FORMAT", "PairCache", "record_key", "safe_name", "metric_slot", "write_record"]
 
 #: version of the record layout; records of another format are recomputed
 CACHE_FORMAT = 1
@@ -85,10 +80,3 @@ def write_record(path: Path, rec: dict[str, Any], png_job=None) -> None:
     if png_job is not None:
         rec = {**rec, "png_sha256": png_job.result()}
     atomic_write_json(path, rec)
-
-
-def compute_metrics(fused_path: str, pair: Pair, metric_keys: Sequence[str], convention: str) -> dict[str, dict[str, Any]]:
-    """:func:`benchmark.evaluation.evaluate_pair` on a saved fused PNG and the pair's stored sources
-    (reads the files; the runner hands the arrays to its workers instead)."""
-    ir_raw, vis_raw = pair.raw()
-    return evaluate_pair(read_image(fused_path), ir_raw, vis_raw, metric_keys, convention)
