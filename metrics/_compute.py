@@ -49,7 +49,6 @@ def compute(fused, ir, vis, metrics: Iterable[str] | str | None = None,
     """
     keys = _resolve(metrics)
     t = Triplet(fused, ir, vis, convention)
-    t.requested = frozenset(keys)
     return {k: run_impl(k, t) for k in keys}
 
 
@@ -81,7 +80,6 @@ class TripletWork:
         for w in self._warnings:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         t = Triplet(None, None, None, conv, _checked=self._checked, work=self._work)
-        t.requested = frozenset(keys)
         return {k: run_impl(k, t) for k in keys}
 
 

@@ -85,8 +85,7 @@ class Triplet:
 
     ``f``, ``a`` (infrared) and ``b`` (visible) are the validated :class:`CheckedImage` inputs as
     given (grey or RGB); ``convention`` is the :class:`Convention` object. :meth:`grey` returns the
-    convention's grey version of one of them. ``requested``: the metric keys the caller will
-    evaluate on this triplet (lets shared passes include them).
+    convention's grey version of one of them.
     """
 
     def __init__(self, fused, ir, vis, convention: "str | Convention" = DEFAULT_CONVENTION, *,
@@ -96,7 +95,6 @@ class Triplet:
         self.f, self.a, self.b = _checked if _checked is not None else check_triplet(fused, ir, vis)
         self.work = work if work is not None else SharedWork()
         self._memo: dict = {}
-        self.requested: frozenset | None = None
 
     # -- memo API -------------------------------------------------------------------------------
     @property
@@ -159,8 +157,6 @@ class Triplet:
             subs = [Triplet(None, None, None, self.convention, work=self.work,
                             _checked=(self.f.channel(k), self.a.channel(k), self.b.channel(k)))
                     for k in range(3)]
-            for sub in subs:
-                sub.requested = self.requested
             return subs
         return self.memo("channels", build)
 

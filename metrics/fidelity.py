@@ -257,30 +257,19 @@ _ORDER_INDEX = {"ir_vis": (0, 1), "vis_ir": (1, 0)}  # (source 1, source 2) in r
 
 
 def _valid_pass(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, *,
-                viff_order: str | None = None, exact: bool = True, tag: str = "grey") -> dict:
-    """The float 'valid' core pass on refs [IR, VIS] and ``f``, cached on ``t`` under ``tag``.
+                viff_order: str = VIFF_DEFAULT_ORDER) -> dict:
+    """The float 'valid' core pass on refs [IR, VIS] and ``f`` with VIFF in ``viff_order``,
+    shared by every metric and convention that feeds it the same images.
 
-    VIF and VIFF see the same grey images under every convention except in MEFB's colour paths
-    (other tags), so one pass serves both: when the caller asked :func:`metrics.compute` for VIFF
-    too (``t.requested``), VIF's pass already includes VIFF in the default source order. ``exact``
-    asks for the Octave-order refinement (reference code in MATLAB/Octave); CDDFuse's VIF, a
-    float32 SciPy peer, uses the unrefined sums.
+    VIF always takes its values from the pass with VIFF in the default source order, whether VIFF
+    is asked for or not: the Octave-order refinement recomputes the pixels whose decisions rounding
+    could flip, and VIFF's selection adds candidates, which moves VIF's float sums in the last bit.
+    One canonical pass makes a metric's value independent of the metrics computed with it. The
+    pass always carries the refinement; CDDFuse's float32 SciPy peer reads its unrefined sums.
     """
-    key = ("vifp_valid", tag)
-    have = t.cached(key)
-    if have is not None and (viff_order is None or have["viff_order"] == _ORDER_INDEX[viff_order]) \
-            and (have["exact"] or not exact):
-        return have
-    if viff_order is None and have is not None and have["viff_order"] is not None:
-        order_idx = have["viff_order"]
-    elif viff_order is None and "VIFF" in (t.requested or ()):
-        order_idx = _ORDER_INDEX[VIFF_DEFAULT_ORDER]
-    else:
-        order_idx = None if viff_order is None else _ORDER_INDEX[viff_order]
-    want_exact = exact or bool(have and have["exact"]) or order_idx is not None
-    res = t.shared("vifp", (a, b, f), (order_idx, want_exact),
-                   lambda: vifp_pass([a, b], f, viff_order=order_idx, octave_exact=want_exact))
-    return t.remember(key, res)
+    order_idx = _ORDER_INDEX[viff_order]
+    return t.shared("vifp", (a, b, f), (order_idx,),
+                    lambda: vifp_pass([a, b], f, viff_order=order_idx))
 
 
 def _vif_terms(res: dict) -> list[float]:
@@ -303,7 +292,7 @@ def _vif_valid(t: Triplet) -> float:
             [qa, qb], qf, saturate_first_scale=True))))
     # under vifb: the channels of VIFB's loop; an RGB source of a single call via rgb2gray
     a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-    res = _valid_pass(t, a, b, f, exact=conv.octave_arithmetic)
+    res = _valid_pass(t, a, b, f)
     if not conv.octave_arithmetic:  # e.g. CDDFuse's float32 SciPy code: no Octave-order refinement
         res = {"vif_num": res["vif_num_fast"], "vif_den": res["vif_den_fast"]}
     terms = _vif_terms(res)
@@ -370,11 +359,6 @@ def vif(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION) -> float:
 # ------------------------------------------------------------------------------------------------
 # VIFF
 # ------------------------------------------------------------------------------------------------
-def _viff_grey_call(t: Triplet, a: np.ndarray, b: np.ndarray, f: np.ndarray, order: str,
-                    tag: str = "grey") -> float:
-    return _valid_pass(t, a, b, f, viff_order=order, tag=tag)["viff"]
-
-
 def _srgb_lightness_uint8(rgb: np.ndarray) -> np.ndarray:
     """L* of sRGB -> CIELAB (D50-adapted, as MATLAB ``makecform('srgb2lab')``) in MATLAB's uint8
     encoding round(L* * 255 / 100). Only used by the unverified MEFB path."""
@@ -392,7 +376,7 @@ def _srgb_lightness_uint8(rgb: np.ndarray) -> np.ndarray:
 def _viff_grey(t: Triplet, source_order: str = VIFF_DEFAULT_ORDER) -> float:
     check_min_size(t.hw, VALID_MIN_SIZE, "VIFF (4 scales of 'valid' windows 17, 9, 5, 3)")
     a, b, f = t.grey("ir"), t.grey("vis"), t.grey("fused")
-    return _viff_grey_call(t, a, b, f, source_order)
+    return _valid_pass(t, a, b, f, viff_order=source_order)["viff"]
 
 
 @implements("VIFF", "vifb", source="mefb", notes={"source_order": VIFF_DEFAULT_ORDER})
@@ -403,15 +387,16 @@ def _viff_mefb(t: Triplet, source_order: str = VIFF_DEFAULT_ORDER) -> float:
     fc, ac, bc = t.f.channels, t.a.channels, t.b.channels
     if ac == 1 and bc == 1:
         f = t.f.data[:, :, 0] if fc == 3 else t.f.data   # RGB fused, grey sources: R channel
-        return _viff_grey_call(t, t.a.data, t.b.data, f, order, "mefb-red" if fc == 3 else "grey")
+        return _valid_pass(t, t.a.data, t.b.data, f, viff_order=order)["viff"]
     if fc == 1:
         warnings.warn("VIFF (vifb): grey fused image with RGB source(s): MEFB converts the RGB "
                       "sources to CIELAB L*; this path is reimplemented from the description "
                       "and unverified", UnverifiedPathWarning, stacklevel=4)
         a = _srgb_lightness_uint8(t.a.data) if ac == 3 else t.a.data
         b = _srgb_lightness_uint8(t.b.data) if bc == 3 else t.b.data
-        return _viff_grey_call(t, a, b, t.f.data, order, "mefb-lightness")
-    return t.channel_mean(lambda s: _viff_grey_call(s, s.a.data, s.b.data, s.f.data, order))
+        return _valid_pass(t, a, b, t.f.data, viff_order=order)["viff"]
+    return t.channel_mean(
+        lambda s: _valid_pass(s, s.a.data, s.b.data, s.f.data, viff_order=order)["viff"])
 
 
 def viff(fused, ir, vis, *, convention: str = DEFAULT_CONVENTION,
