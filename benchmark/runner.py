@@ -10,7 +10,10 @@ queue, the metric workers (``executor``: serial, local processes, dask, slurm) r
 record is written by a background writer thread: a pair's record as soon as it is fused and again
 as soon as its metrics arrive (``kill -9`` loses only the pairs in flight). Outcomes are sorted by
 (dataset, fuser, pair) in the configured order, so the result files do not depend on the order in
-which the workers finish.
+which the workers finish. The true-colour IR check (:mod:`benchmark.warnings_ir`) measures the IR
+images the producer loads anyway (and keeps the figure in each pair's record); only the images of
+pairs that need no work and whose records predate that are decoded for it, once per dataset after
+its pairs have been produced.
 
 It writes cache records and fused images as it goes, but not the run's result files:
 :func:`benchmark.run` does that once everything (plots, efficiency figures) is known.
@@ -21,6 +24,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+import numpy as np
 
 from ivif_toolbox import atomic_link_or_copy
 
@@ -35,7 +40,7 @@ from .outcomes import PairOutcome, RunOutcome
 from .pairs import CACHE_FORMAT, PairCache, record_key, safe_name, write_record
 from .slots import evaluate_plan, metric_slot, missing_plan, warm_up
 from .splits import SplitIdentity
-from .warnings_ir import check_ir_colour
+from .warnings_ir import channel_spread, check_ir_colour
 
 _WARM_UP = "warm-up"   # key of the items that only start a worker
 #: write jobs queued at most (a pair queues 3 to 5: PNG, records, link; a PNG job holds its image, 4 MB
@@ -122,8 +127,8 @@ def evaluate(config: RunConfig, entries: list[FuserEntry], *,
 
 def _stream(config: RunConfig, list_datasets, entries: list[FuserEntry], state: "_Stream") -> None:
     """Run every pair through the executor; the outcomes land in ``state.done``. The datasets are
-    listed, checked and hashed (``list_datasets()``: all of them, before any pair is fused) while the
-    workers start."""
+    listed, checked against their manifests and hashed (``list_datasets()``: all of them, before any
+    pair is fused) while the workers start."""
     from .engine import make_executor
     from .engine.loader import background
     from .engine.writer import BackgroundWriter
@@ -164,7 +169,6 @@ def _list_dataset(name: str, config: RunConfig, outcome: RunOutcome, file_hashes
     if identity is not None:
         log(f"[{spec.key}] {identity.text}")
     outcome.datasets[spec.key] = _dataset_meta(spec, len(listing.pairs), len(pairs), config.limit, identity)
-    outcome.warnings += check_ir_colour(spec.key, pairs, log)
     hashes = {p.name: p.source_hash(file_hashes) for p in pairs}
     file_hashes.save()
     return spec, pairs, hashes
@@ -201,6 +205,7 @@ class _Stream:
         self.done: list[tuple[tuple[int, int, int], PairOutcome]] = []
         self.in_flight: dict[tuple[int, int, int], _Task] = {}
         self.bars: dict[tuple[int, int], Any] = {}
+        self.ir_spreads: dict[str, dict[str, int]] = {}   # dataset -> pair -> IR channel spread
 
     # ------------------------------------------------------------------ producer
     def produce(self, datasets, entries) -> Iterator[tuple[tuple[int, int, int], tuple]]:
@@ -235,6 +240,9 @@ class _Stream:
                         if fused.note:
                             tag.rec["batch_note"] = fused.note
                         yield from self._submit_fused(tag, (lp.ir_raw, lp.vis_raw), fused.image, None)
+            # the true-colour IR check, on the spreads of the images loaded above or kept in cache records
+            self.outcome.warnings += check_ir_colour(spec.key, pairs, self.log,
+                                                     known=self.ir_spreads.get(spec.key))
 
     def _lookup(self, di: int, ei: int, spec: DatasetSpec, entry: FuserEntry, pairs: list[Pair],
                 hashes: dict[str, str]) -> list[_Task]:
@@ -270,6 +278,8 @@ class _Stream:
                 if fpath is not None:
                     rec["source_file"] = str(fpath)
             task = _Task(index, spec, entry, pair, rec_path, png_path, rec, fused_cached, fpath)
+            if isinstance(rec.get("ir_channel_spread"), int):
+                self.ir_spreads.setdefault(spec.key, {})[pair.name] = rec["ir_channel_spread"]
             task.plan = missing_plan(rec["metrics"], self.metrics, self.conventions)
             if fused_cached and not task.plan:
                 self._link(task)
@@ -302,6 +312,7 @@ class _Stream:
         if error is not None:
             self._fail(task, error)
             return
+        self._note_ir(task, sources[0])
         task.png_job = self.writer.submit(write_png, task.png_path, image)
         self.writer.submit(write_record, task.rec_path, _snapshot(task.rec), task.png_job)
         yield from self._submit(task, sources, image, None)
@@ -310,8 +321,17 @@ class _Stream:
         if error is not None:
             self._fail(task, error)
             return
+        self._note_ir(task, sources[0])
         self.in_flight[task.index] = task
         yield task.index, (image, sources[0], sources[1], task.plan)
+
+    def _note_ir(self, task: _Task, ir_raw: np.ndarray) -> None:
+        """The IR image's channel spread (for the true-colour check), measured on the loaded image and
+        kept in the pair's record, so that a rerun that loads nothing need not decode it again."""
+        spreads = self.ir_spreads.setdefault(task.spec.key, {})
+        if task.pair.name not in spreads:
+            spreads[task.pair.name] = channel_spread(ir_raw)
+        task.rec["ir_channel_spread"] = spreads[task.pair.name]
 
     # ------------------------------------------------------------------ consumer
     def finish(self, res) -> None:

@@ -8,7 +8,7 @@ run warns once per dataset, in the log and in ``summary.json`` (``warnings``).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -38,25 +38,40 @@ def _stored_as_grey(path) -> bool:
         return im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "F")
 
 
-def check_ir_colour(dataset: str, pairs: Iterable[Any], log: Callable[[str], None]) -> list[dict[str, Any]]:
+def _spread(dataset: str, pair: Any, known: Mapping[str, int]) -> tuple[int, str] | None:
+    """(channel spread, file or name) of a pair's IR image; None when it is unreadable (its pair fails
+    later with its own message). Known spreads and files whose header says grey are not decoded."""
+    from .io import ImageReadError, read_image
+
+    where = str(pair.ir_path) if pair.ir_path is not None else f"{dataset}/{pair.name} (generated)"
+    if pair.name in known:
+        return known[pair.name], where
+    try:
+        if pair.ir_path is None:
+            return channel_spread(pair.raw()[0]), where
+        if _stored_as_grey(pair.ir_path):
+            return 0, where
+        return channel_spread(read_image(pair.ir_path)), where
+    except (ImageReadError, OSError):
+        return None
+
+
+def check_ir_colour(dataset: str, pairs: Iterable[Any], log: Callable[[str], None], *,
+                    known: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     """The warning (a one-element list, empty when none) for the first IR image of ``pairs`` whose
     channels differ by more than :data:`CHANNEL_TOLERANCE`; logs it.
 
-    Files whose header says grey are not decoded; the scan stops at the first true-colour image.
+    ``known``: the :func:`channel_spread` of pairs already decoded (by pair name; the runner measures
+    it on the images it loads anyway and keeps it in the pair's cache record), which are not read
+    again. Of the others, files whose header says grey are not decoded; the scan stops at the first
+    true-colour image.
     """
-    from .io import ImageReadError, read_image
-
+    known = known or {}
     for pair in pairs:
-        try:
-            if pair.ir_path is not None:
-                if _stored_as_grey(pair.ir_path):
-                    continue
-                ir, where = read_image(pair.ir_path), str(pair.ir_path)
-            else:
-                ir, where = pair.raw()[0], f"{dataset}/{pair.name} (generated)"
-        except (ImageReadError, OSError):
-            continue                    # an unreadable file fails its pair later, with its own message
-        spread = channel_spread(ir)
+        found = _spread(dataset, pair, known)
+        if found is None:
+            continue
+        spread, where = found
         if spread > CHANNEL_TOLERANCE:
             message = (f"[{dataset}] IR image {where} is true colour (its channels differ by up to {spread} grey "
                        f"levels): each metric convention turns it grey with its own rule, so the numbers depend on "

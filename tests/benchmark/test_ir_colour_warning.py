@@ -63,3 +63,43 @@ def test_a_run_records_the_warning_in_the_log_summary_and_leaderboard(tmp_path, 
     assert [(w["dataset"], w["kind"], w["pair"]) for w in warnings] == [("msrs", "ir_true_colour", "00001")]
     assert "**Warning**: [msrs] IR image" in (tmp_path / "lb.md").read_text()
     assert "**Warning**" in render_leaderboard([load_summary(tmp_path / "res" / "r")])
+
+
+
+def test_the_run_measures_loaded_images_and_a_cached_rerun_reads_the_records(tmp_path, capsys, monkeypatch):
+    """The check uses the IR images the runner loads anyway (no second decode) and the spread kept in
+    each pair's cache record: a rerun with everything cached decodes no IR image and warns the same."""
+    import benchmark.io as bio
+
+    opened: list[str] = []
+    real_read = bio.read_image
+
+    def read_spy(path, *a, **k):   # what the check itself decodes (the loader reads through the dataset)
+        opened.append(str(path))
+        return real_read(path, *a, **k)
+
+    monkeypatch.setattr(bio, "read_image", read_spy)
+    root = _msrs(tmp_path / "data", n=4, colour=(2,))
+    argv = ["run", "--datasets", "msrs", "--data-root", str(root), "--fusers", "mean", "--metrics", "EN",
+            "--out", str(tmp_path / "res"), "--leaderboard", "none", "--no-plots", "--no-progress"]
+    for run_id in ("first", "again"):
+        opened.clear()
+        assert main(argv + ["--run-id", run_id]) == 0
+        assert not [p for p in opened if "/ir/" in p], run_id
+        err = capsys.readouterr().err
+        assert err.count("is true colour") == 1 and "00002.png" in err
+        summary = json.loads((tmp_path / "res" / run_id / "summary.json").read_text())
+        assert [w["pair"] for w in summary["warnings"]] == ["00002"]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "res").rglob("*.json")]
+    spreads = {r["pair"]: r.get("ir_channel_spread") for r in records if isinstance(r, dict) and "source_hash" in r}
+    assert spreads == {"00000": 0, "00001": 0, "00002": 255, "00003": 0}
+
+
+def test_records_without_the_spread_are_decoded(tmp_path):
+    """Pairs that need no work and whose records predate the spread field are read for the check."""
+    root = _msrs(tmp_path, n=3, colour=(1,))
+    pairs = [Pair("msrs", f"{i:05d}", root / "MSRS/test/ir" / f"{i:05d}.png", root / "MSRS/test/vi" / f"{i:05d}.png")
+             for i in range(3)]
+    logged: list[str] = []
+    assert check_ir_colour("msrs", pairs, logged.append, known={"00000": 0, "00002": 0})[0]["pair"] == "00001"
+    assert check_ir_colour("msrs", pairs, logged.append, known={"00001": 0}) == []   # a known spread is trusted
