@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/conventions_speed.py [--repeats 7] [--json PATH]
+    python benchmarks/conventions_speed.py [--repeats 7] [--breakdown] [--json PATH]
 
 Target (issue 13): all five conventions, all 12 metrics, in one pass <= 2.5x the cost of tang2023
 alone per 640x480 triplet. Also printed: the five conventions computed separately (five
@@ -68,11 +68,42 @@ def measure(trip, repeats: int) -> dict:
             for name, ts in times.items()}
 
 
+def breakdown(trip, repeats: int) -> dict:
+    """What each convention adds inside one pass: the conventions in ``metrics.CONVENTIONS`` order,
+    each metric on its own (``TripletWork.compute([key], c)``, so a convention's metric is charged only
+    for the work no earlier convention or metric did), best of ``repeats`` rounds; seconds by
+    convention then metric."""
+    convs, keys = list(metrics.CONVENTIONS), list(metrics.METRICS)
+    best: dict = {c: dict.fromkeys(keys, float("inf")) for c in convs}
+    for r in range(repeats + 1):        # round 0: warm-up
+        work = metrics.TripletWork(*trip)
+        for c in convs:
+            for k in keys:
+                t0 = time.perf_counter()
+                work.compute([k], c)
+                if r:
+                    best[c][k] = min(best[c][k], time.perf_counter() - t0)
+    return best
+
+
+def _print_breakdown(best: dict, alone_s: float) -> None:
+    print(f"    what each convention adds in one pass (best of rounds; tang2023 alone {alone_s:.3f} s):")
+    for c, per_metric in best.items():
+        total = sum(per_metric.values())
+        top = sorted(per_metric.items(), key=lambda kv: -kv[1])[:4]
+        print(f"      {c:9s} {total:.3f} s ({total / alone_s:.2f}x)   largest: "
+              + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in top))
+    total = sum(sum(v.values()) for v in best.values())
+    print(f"      sum       {total:.3f} s ({total / alone_s:.2f}x)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also time what each convention and metric adds inside one pass")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore", metrics.MetricWarning)
     torch_version = _one_torch_thread()
@@ -95,6 +126,9 @@ def main(argv=None) -> int:
         for name, r in res.items():
             print(f"    {name:32s} best {r['best_s']:.3f} s ({r['ratio_best']:.2f}x), "
                   f"median {r['median_s']:.3f} s ({r['ratio_median']:.2f}x)")
+        if args.breakdown:
+            res["breakdown_s"] = breakdown(t, args.repeats)
+            _print_breakdown(res["breakdown_s"], base["best_s"])
     out["load_average_after"] = os.getloadavg()
     print(f"# load average after: {' '.join(f'{x:.2f}' for x in out['load_average_after'])}")
     if args.json:
