@@ -312,7 +312,6 @@ class _Stream:
         if error is not None:
             self._fail(task, error)
             return
-        self._note_ir(task, sources[0])
         task.png_job = self.writer.submit(write_png, task.png_path, image)
         self.writer.submit(write_record, task.rec_path, _snapshot(task.rec), task.png_job)
         yield from self._submit(task, sources, image, None)

@@ -112,15 +112,6 @@ class Triplet:
             value = self._memo[key] = fn()
             return value
 
-    def cached(self, key: Hashable):
-        """This triplet's value under ``key``, or None when nothing is stored yet."""
-        return self._memo.get(key)
-
-    def remember(self, key: Hashable, value):
-        """Store ``value`` under ``key`` (replacing what was there) and return it."""
-        self._memo[key] = value
-        return value
-
     def shared(self, op: str, arrays: tuple, options: tuple, fn: Callable):
         """``fn()``, a pure function of ``arrays`` and ``options``, computed once per distinct
         content for every triplet of this triplet's :class:`SharedWork` (and memoised here)."""
