@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
-from typing import Any, Callable, Hashable
 
 from .executor import Executor, ExecutorError, ItemResult, call_item, describe_exception, result_from_call, \
     thread_env
